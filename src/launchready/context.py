@@ -1,0 +1,306 @@
+"""What a check may ask for: the config, the probes, and facts collected once per scan.
+
+Facts are cached, so ten header checks cost one page load. Every fact that needs the network
+comes from `launchready.probe`; nothing here decides whether a fact is good or bad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from launchready.config import Config
+from launchready.probe import openapi as openapi_spec
+from launchready.probe import tls
+from launchready.probe.http import HttpProbe, Limits, Response
+from launchready.probe.redact import Redactor
+
+
+@dataclass(frozen=True)
+class Need:
+    name: str
+    reason: str  # why the check could not run, worded for the scorecard
+    config_key: str  # what to set so it can
+
+
+NEEDS: dict[str, Need] = {
+    "https": Need("https", "the target is not an https:// URL", "target.url"),
+    "active": Need(
+        "active",
+        "active probes are off for a target that is not loopback",
+        "scope.active = true",
+    ),
+    "actions": Need("actions", "no core actions are configured", "[[actions]]"),
+    "protected": Need(
+        "protected",
+        "no protected operations are known (no OpenAPI document, none listed)",
+        "target.openapi or auth.protected",
+    ),
+    "attestation-monitoring": Need(
+        "attestation-monitoring", "no monitoring attestation", "attestations.monitoring"
+    ),
+    "attestation-rollback": Need(
+        "attestation-rollback", "no rollback attestation", "attestations.rollback"
+    ),
+}
+
+OPENAPI_PATHS = ("/openapi.json", "/swagger.json", "/api/openapi.json", "/v3/api-docs",
+                 "/api/schema/", "/openapi.yaml")
+
+
+def is_loopback(host: str, resolve: dict[str, str]) -> bool:
+    address = resolve.get(host, host)
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class _Once:
+    """An async value computed at most once, however many checks ask at the same time."""
+
+    def __init__(self, factory: Callable[[], Awaitable[Any]]) -> None:
+        self._factory = factory
+        self._task: asyncio.Task[Any] | None = None
+
+    async def get(self) -> Any:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._factory())
+        return await self._task
+
+
+@dataclass
+class Session:
+    """A logged-in identity: its own probe (cookie jar) and the headers that carry its token."""
+
+    account: str
+    probe: HttpProbe
+    headers: dict[str, str]
+    error: str | None = None
+    login_response: Response | None = None
+
+
+def _fill(template: Any, values: dict[str, str]) -> Any:
+    if isinstance(template, str):
+        return values.get(template, template)
+    if isinstance(template, dict):
+        return {key: _fill(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_fill(value, values) for value in template]
+    return template
+
+
+def _dig(response: Response, path: str) -> str | None:
+    try:
+        value: Any = response.json()
+    except ValueError:
+        return None
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value if isinstance(value, str) else None
+
+
+class ScanContext:
+    def __init__(self, config: Config, config_dir: Path | None = None) -> None:
+        self.config = config
+        self.config_dir = config_dir or Path.cwd()
+        self.redactor = Redactor()
+        for account in config.accounts:
+            for which in ("password", "token"):
+                self.redactor.register(account.credential(which))  # type: ignore[arg-type]
+        scope = config.scope
+        self.limits = Limits(
+            hosts=frozenset(config.scope_hosts()),
+            request_budget=scope.request_budget,
+            rate_per_second=scope.rate_per_second,
+            connect_timeout=scope.connect_timeout,
+            read_timeout=scope.read_timeout,
+            max_body_bytes=scope.max_body_bytes,
+        )
+        self.http = HttpProbe(
+            self.limits,
+            resolve=config.target.resolve,
+            ca_bundle=self.ca_bundle,
+            redactor=self.redactor,
+        )
+        self._home = _Once(lambda: self.http.send("GET", self.base_url + "/"))
+        self._tls = _Once(self._collect_tls)
+        self._openapi = _Once(self._load_openapi)
+        self._sessions: dict[str, _Once] = {}
+
+    # -- plain facts -----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.config.target.url
+
+    @property
+    def host(self) -> str:
+        return self.config.target.host
+
+    @property
+    def ca_bundle(self) -> str | None:
+        bundle = self.config.target.ca_bundle
+        if bundle and not Path(bundle).is_absolute():
+            return str(self.config_dir / bundle)
+        return bundle
+
+    def url(self, path: str, host: str | None = None, scheme: str | None = None) -> str:
+        parts = urlsplit(self.base_url)
+        netloc = parts.netloc
+        if host is not None:
+            netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((scheme or parts.scheme, netloc, path, "", ""))
+
+    def http_url(self, host: str | None = None) -> str:
+        """The plain-HTTP address of the target (or of another of its hosts)."""
+        if self.config.target.http_url:
+            parts = urlsplit(self.config.target.http_url)
+            netloc = (host or parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+            return urlunsplit(("http", netloc, "/", "", ""))
+        return f"http://{host or self.host}/"
+
+    def has(self, need: str) -> bool:
+        config = self.config
+        if need == "https":
+            return self.base_url.startswith("https://")
+        if need == "active":
+            return config.scope.active or is_loopback(self.host, config.target.resolve)
+        if need == "actions":
+            return bool(config.actions)
+        if need == "protected":
+            return bool(config.auth.protected) or config.target.openapi != "none"
+        if need == "attestation-monitoring":
+            return config.attestations.monitoring is not None
+        if need == "attestation-rollback":
+            return config.attestations.rollback is not None
+        raise KeyError(f"unknown need {need!r}")
+
+    # -- facts collected once --------------------------------------------------------------
+
+    async def home(self) -> Response:
+        result: Response = await self._home.get()
+        return result
+
+    async def tls_facts(self) -> tls.TlsFacts:
+        result: tls.TlsFacts = await self._tls.get()
+        return result
+
+    async def openapi(self) -> tuple[dict[str, Any] | None, str]:
+        """The OpenAPI document and where it came from, or None and the reason."""
+        result: tuple[dict[str, Any] | None, str] = await self._openapi.get()
+        return result
+
+    async def protected_operations(self) -> tuple[list[openapi_spec.Operation], str]:
+        """Operations that need credentials: from config and from the OpenAPI document."""
+        found = [openapi_spec.parse_operation(text) for text in self.config.auth.protected]
+        document, source = await self.openapi()
+        if document is not None:
+            found += [op for op in openapi_spec.operations(document) if op.secured]
+        unique = {op.label: op for op in found}
+        return list(unique.values()), source
+
+    async def login(self, name: str) -> Session:
+        """Log an account in once per scan (or take its token from the environment)."""
+        if name not in self._sessions:
+            self._sessions[name] = _Once(lambda: self._login(name))
+        session: Session = await self._sessions[name].get()
+        return session
+
+    async def _login(self, name: str) -> Session:
+        account = next(a for a in self.config.accounts if a.name == name)
+        probe = self.http.sibling(name)
+        auth = self.config.auth
+        header = auth.login.header if auth.login else "Authorization"
+        scheme = auth.login.scheme if auth.login else "Bearer"
+
+        token = account.credential("token")
+        if token:
+            return Session(name, probe, {header: f"{scheme} {token}".strip()})
+        username, password = account.credential("username"), account.credential("password")
+        if not (username and password and auth.login):
+            missing = "auth.login" if not auth.login else "username_env/password_env values"
+            return Session(name, probe, {}, error=f"cannot log in {name}: {missing} not set")
+
+        login = auth.login
+        fill = {"{username}": username, "{password}": password}
+        body = _fill(login.json_body, fill) if login.json_body is not None else None
+        form = _fill(login.form, fill) if login.form is not None else None
+        response = await probe.send("POST", self.url(login.path), json=body, data=form)
+        if response.status is None or response.status >= 400:
+            reason = response.error or f"HTTP {response.status}"
+            return Session(name, probe, {}, error=f"login failed for account {name} ({reason})")
+        token_value = _dig(response, login.token_path)
+        headers = {header: f"{scheme} {token_value}".strip()} if token_value else {}
+        self.redactor.register(token_value)
+        return Session(name, probe, headers, login_response=response)
+
+    async def _collect_tls(self) -> tls.TlsFacts:
+        parts = urlsplit(self.base_url)
+        port = parts.port or 443
+        address = self.config.target.resolve.get(self.host, self.host)
+        return await tls.collect(
+            self.host,
+            port,
+            address,
+            ca_bundle=self.ca_bundle,
+            timeout=self.config.scope.connect_timeout + self.config.scope.read_timeout,
+        )
+
+    async def _load_openapi(self) -> tuple[dict[str, Any] | None, str]:
+        where = self.config.target.openapi
+        if where == "none":
+            return None, "OpenAPI disabled in config"
+        if where and not where.startswith(("/", "http://", "https://")):
+            path = self.config_dir / where
+            try:
+                return _parse_spec(path.read_text(encoding="utf-8")), str(path)
+            except (OSError, ValueError) as error:
+                return None, f"{path}: {error}"
+
+        candidates = [where] if where else list(OPENAPI_PATHS)
+        reasons = []
+        for candidate in candidates:
+            url = candidate if candidate.startswith("http") else self.url(candidate)
+            response = await self.http.send("GET", url)
+            if response.status == 200:
+                try:
+                    return _parse_spec(response.text), url
+                except ValueError as error:
+                    reasons.append(f"{url}: {error}")
+            elif where:
+                reasons.append(f"{url}: {response.error or f'HTTP {response.status}'}")
+        return None, "; ".join(reasons) or "no OpenAPI document at the usual paths"
+
+    async def aclose(self) -> None:
+        for once in self._sessions.values():
+            session = await once.get()
+            await session.probe.aclose()
+        await self.http.aclose()
+
+
+def _parse_spec(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"neither JSON nor YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        raise ValueError("not an OpenAPI document (no 'paths' object)")
+    if "openapi" not in document and "swagger" not in document:
+        raise ValueError("not an OpenAPI document (no 'openapi' or 'swagger' version)")
+    return document

@@ -1,0 +1,105 @@
+"""The scan config for the bundled demo portal, built from the running portal's facts.
+
+It takes the portal as a plain object (ports, CA path, seeded accounts) and does not import the
+demo package: the scanner and the sample portal stay apart. Demo passwords are generated when
+the portal starts and handed over in this process's environment only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from launchready.config import Config, parse_config
+
+DEMO_HOSTS = ("portal.test", "www.portal.test")
+
+
+class RunningPortal(Protocol):
+    https_port: int
+    http_port: int
+    ca_path: Any
+    accounts: list[dict[str, str]]
+
+
+def _account_env(account: dict[str, str]) -> dict[str, str]:
+    name = account["email"].split("@", 1)[0]
+    prefix = f"LAUNCHREADY_DEMO_{name.upper()}"
+    os.environ[f"{prefix}_EMAIL"] = account["email"]
+    os.environ[f"{prefix}_PASSWORD"] = account["password"]
+    return {
+        "name": name,
+        "tenant": account["org"],
+        "role": account["role"],
+        "username_env": f"{prefix}_EMAIL",
+        "password_env": f"{prefix}_PASSWORD",
+    }
+
+
+def demo_config(portal: RunningPortal) -> Config:
+    accounts = [_account_env(account) for account in portal.accounts]
+    admin = next(a["name"] for a in accounts if a["role"] == "admin")
+    data: dict[str, Any] = {
+        "target": {
+            "url": f"https://portal.test:{portal.https_port}",
+            "http_url": f"http://portal.test:{portal.http_port}",
+            "alternate_hosts": ["www.portal.test"],
+            "ca_bundle": str(portal.ca_path),
+            "resolve": {host: "127.0.0.1" for host in DEMO_HOSTS},
+        },
+        "scope": {"request_budget": 3000, "rate_per_second": 200, "read_timeout": 5},
+        "accounts": accounts,
+        "auth": {
+            "login": {
+                "path": "/api/login",
+                "json": {"email": "{username}", "password": "{password}"},
+                "token_path": "access_token",
+            }
+        },
+        "actions": [
+            {
+                "name": "login",
+                "method": "POST",
+                "path": "/api/login",
+                "json": {"email": "{username}", "password": "{password}"},
+                "credentials": admin,
+                "samples": 10,
+            },
+            {
+                "name": "invite acceptance",
+                "method": "POST",
+                "path": "/api/invites/accept",
+                "account": admin,
+                "setup": {"method": "POST", "path": "/api/invites", "json": {"role": "member"}},
+                "json": {
+                    "token": "{setup.token}",
+                    "name": "launchready probe {n}",
+                    "password": "launchready-probe-{n}-passphrase",
+                },
+                "samples": 10,
+            },
+            {
+                "name": "form save",
+                "method": "PUT",
+                "path": "/api/forms/1",
+                "account": admin,
+                "json": {"fields": {"company": "launchready probe"}},
+                "samples": 10,
+            },
+            {
+                "name": "upload initiation",
+                "method": "POST",
+                "path": "/api/documents",
+                "account": admin,
+                "json": {
+                    "filename": "launchready-probe.pdf",
+                    "size": 1024,
+                    "content_type": "application/pdf",
+                },
+                "cleanup": {"method": "DELETE", "path": "/api/documents/{response.id}"},
+                "samples": 10,
+            },
+        ],
+    }
+    return parse_config(data, Path("<demo>"))

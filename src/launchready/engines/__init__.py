@@ -1,0 +1,1 @@
+"""Machinery the checks share that is the product's own: latency sampling and histograms."""
