@@ -122,8 +122,10 @@ def emit(result: ScanResult, formats: list[Format], output: Path | None, quiet: 
     for fmt in formats:
         if fmt is Format.terminal:
             continue
-        path = output if (output and len(formats) == 1) else Path(
-            f"launchready-report.{EXTENSIONS[fmt]}"
+        path = (
+            output
+            if (output and len(formats) == 1)
+            else Path(f"launchready-report.{EXTENSIONS[fmt]}")
         )
         text = render(result, fmt.value)
         if str(path) == "-":
@@ -186,8 +188,8 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Start the bundled sample portal on loopback, scan it, and stop it again."""
-    from launchready.demo_config import demo_config
     from launchready.demo import FLAWS, start_demo
+    from launchready.demo_config import demo_config
 
     _setup_logging(verbose)
     flaws = frozenset() if hardened else frozenset(FLAWS)

@@ -67,7 +67,9 @@ class Target(_Strict):
             try:
                 ipaddress.ip_address(address)
             except ValueError:
-                raise ValueError(f"{host} maps to {address!r}, which is not an IP address") from None
+                raise ValueError(
+                    f"{host} maps to {address!r}, which is not an IP address"
+                ) from None
         return {host.lower(): address for host, address in value.items()}
 
     @property

@@ -50,8 +50,14 @@ NEEDS: dict[str, Need] = {
     ),
 }
 
-OPENAPI_PATHS = ("/openapi.json", "/swagger.json", "/api/openapi.json", "/v3/api-docs",
-                 "/api/schema/", "/openapi.yaml")
+OPENAPI_PATHS = (
+    "/openapi.json",
+    "/swagger.json",
+    "/api/openapi.json",
+    "/v3/api-docs",
+    "/api/schema/",
+    "/openapi.yaml",
+)
 
 
 def is_loopback(host: str, resolve: dict[str, str]) -> bool:
@@ -117,7 +123,7 @@ class ScanContext:
         self.redactor = Redactor()
         for account in config.accounts:
             for which in ("password", "token"):
-                self.redactor.register(account.credential(which))  # type: ignore[arg-type]
+                self.redactor.register(account.credential(which))
         scope = config.scope
         self.limits = Limits(
             hosts=frozenset(config.scope_hosts()),

@@ -101,9 +101,7 @@ def grade_row(row_id: str, title: str, findings: list[Finding]) -> RowResult:
     by_check: dict[str, list[Finding]] = {}
     for finding in findings:
         by_check.setdefault(finding.check_id, []).append(finding)
-    verified = sum(
-        1 for fs in by_check.values() if any(f.status in VERDICT_STATUSES for f in fs)
-    )
+    verified = sum(1 for fs in by_check.values() if any(f.status in VERDICT_STATUSES for f in fs))
     reasons = sorted(
         {
             f"{f.check_id}: {f.detail or f.title}"
@@ -172,9 +170,7 @@ def fix_plan(findings: list[Finding]) -> list[FixItem]:
 
 
 def score(findings: list[Finding]) -> Scorecard:
-    rows = [
-        grade_row(row.id, row.title, [f for f in findings if f.row == row.id]) for row in ROWS
-    ]
+    rows = [grade_row(row.id, row.title, [f for f in findings if f.row == row.id]) for row in ROWS]
     blockers = sum(1 for f in findings if is_blocker(f))
     if blockers:
         verdict = Verdict.NOT_READY

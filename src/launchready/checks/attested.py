@@ -19,14 +19,14 @@ STALE_AFTER_DAYS = 90
 def _judge(report: CheckReport, attestation: Attestation | None, what: str) -> None:
     assert attestation is not None  # guaranteed by the check's needs
     age = (dt.date.today() - attestation.date).days
-    words = {"by": attestation.by, "date": attestation.date.isoformat()}
+    by, date = attestation.by, attestation.date.isoformat()
     detail = attestation.note or f"{what} attested"
     if age < 0:
-        report.add("attestation-in-future", target=what, detail=detail, **words)
+        report.add("attestation-in-future", target=what, detail=detail, by=by, date=date)
     elif age > STALE_AFTER_DAYS:
-        report.add("attestation-stale", target=what, detail=detail, days=age, **words)
+        report.add("attestation-stale", target=what, detail=detail, days=age, by=by, date=date)
     else:
-        report.add("attested", target=what, detail=detail, **words)
+        report.add("attested", target=what, detail=detail, by=by, date=date)
 
 
 @check("monitoring.attested", needs=("attestation-monitoring",))

@@ -88,7 +88,8 @@ async def protected_operations(ctx: ScanContext, report: CheckReport) -> None:
     operations, source = await ctx.protected_operations()
     if not operations:
         report.unverified(
-            f"no protected operation known ({source})", config_key="target.openapi or auth.protected"
+            f"no protected operation known ({source})",
+            config_key="target.openapi or auth.protected",
         )
         return
 
@@ -108,7 +109,7 @@ async def protected_operations(ctx: ScanContext, report: CheckReport) -> None:
         path = op.filled_path(READ_ID if op.method in SAFE_METHODS else WRITE_ID)
         for code, credential in variants.items():
             headers = {"Authorization": credential} if credential else None
-            body = {} if op.method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, object] | None = {} if op.method in ("POST", "PUT", "PATCH") else None
             response = await ctx.http.send(op.method, ctx.url(path), headers=headers, json=body)
             refused = _is_refused(response)
             judged += refused is not None

@@ -67,9 +67,9 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, needs: tuple[str, ...] = (), active: bool = False) -> Callable[
-    [CheckFn], CheckFn
-]:
+def check(
+    check_id: str, *, needs: tuple[str, ...] = (), active: bool = False
+) -> Callable[[CheckFn], CheckFn]:
     """Register a check under its id; the row is the part before the first dot."""
     row = check_id.split(".", 1)[0]
     if row not in ROWS_BY_ID:
@@ -156,7 +156,9 @@ class CheckReport:
             evidence=evidence or Evidence(),
             impact=meta.impact if outcome.status in (Status.FAIL, Status.WARN) else "",
             fix=meta.fix if outcome.status in (Status.FAIL, Status.WARN) else "",
-            effort_hours=meta.effort_hours if outcome.status in (Status.FAIL, Status.WARN) else None,
+            effort_hours=meta.effort_hours
+            if outcome.status in (Status.FAIL, Status.WARN)
+            else None,
             fingerprint=fingerprint(self.check.id, code, target),
         )
         self.findings.append(finding)

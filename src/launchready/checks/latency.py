@@ -18,8 +18,14 @@ P95_BUDGET_MS = 500.0
 class _ActionRunner:
     """Sends one action per sample: untimed setup, the timed request, untimed cleanup."""
 
-    def __init__(self, ctx: ScanContext, action: Action, probe: HttpProbe, headers: dict[str, str],
-                 values: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        ctx: ScanContext,
+        action: Action,
+        probe: HttpProbe,
+        headers: dict[str, str],
+        values: dict[str, Any],
+    ) -> None:
         self.ctx, self.action, self.probe, self.headers = ctx, action, probe, headers
         self.values = values
         self.count = 0
@@ -87,7 +93,7 @@ async def core_actions(ctx: ScanContext, report: CheckReport) -> None:
 
         runner = _ActionRunner(ctx, action, probe, headers, values)
         summary = await sample(runner, action.samples)
-        words = {"action": action.name, "p95": f"{summary.p95_ms:.0f}"}
+        p95 = f"{summary.p95_ms:.0f}"
 
         if summary.samples == 0 or summary.failures * 2 > action.samples:
             failed = summary.last_failure
@@ -102,8 +108,18 @@ async def core_actions(ctx: ScanContext, report: CheckReport) -> None:
         elif summary.p95_ms > P95_BUDGET_MS:
             evidence = evidence_of(ctx, summary.first) if summary.first else None
             report.add(
-                "action-slow", target=action.name, detail=_detail(summary), evidence=evidence,
-                **words,
+                "action-slow",
+                target=action.name,
+                detail=_detail(summary),
+                evidence=evidence,
+                action=action.name,
+                p95=p95,
             )
         else:
-            report.add("action-fast", target=action.name, detail=_detail(summary), **words)
+            report.add(
+                "action-fast",
+                target=action.name,
+                detail=_detail(summary),
+                action=action.name,
+                p95=p95,
+            )

@@ -70,8 +70,10 @@ def is_sql_dump(body: str) -> bool:
 
 
 def is_archive(body: bytes) -> bool:
-    return body[:4] == b"PK\x03\x04" or body[:2] == b"\x1f\x8b" or body[:16].startswith(
-        b"SQLite format 3"
+    return (
+        body[:4] == b"PK\x03\x04"
+        or body[:2] == b"\x1f\x8b"
+        or body[:16].startswith(b"SQLite format 3")
     )
 
 
@@ -132,10 +134,13 @@ EXAMPLES: dict[str, tuple[Callable[[str], bool], list[str], list[str]]] = {
 
 @check("logging.debug-errors")
 async def debug_errors(ctx: ScanContext, report: CheckReport) -> None:
-    probes = [("GET", "/launchready-missing-%ff%2e%2e", None)]
+    probes: list[tuple[str, str, bytes | None]] = [("GET", "/launchready-missing-%ff%2e%2e", None)]
     operations, _ = await ctx.protected_operations()
-    probes += [("GET", op.filled_path("not-a-number"), None) for op in operations
-               if op.method == "GET" and op.path_params][:3]
+    probes += [
+        ("GET", op.filled_path("not-a-number"), None)
+        for op in operations
+        if op.method == "GET" and op.path_params
+    ][:3]
     if ctx.has("active") and ctx.config.auth.login:
         # Malformed JSON to the login endpoint: the most common unhandled parser error.
         probes.append(("POST", ctx.config.auth.login.path, b'{"email": '))
@@ -251,7 +256,13 @@ async def admin_exposed(ctx: ScanContext, report: CheckReport) -> None:
 
 # -- version banners ------------------------------------------------------------------------------
 
-BANNER_HEADERS = ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-generator")
+BANNER_HEADERS = (
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+    "x-generator",
+)
 _VERSION = re.compile(r"\d+\.\d+")
 
 

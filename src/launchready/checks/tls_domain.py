@@ -103,15 +103,11 @@ async def https_redirect(ctx: ScanContext, report: CheckReport) -> None:
     if response.is_redirect and _same_host_https(start, location):
         report.add("http-redirects", target=start, detail=f"{response.status} to {location}")
     elif response.is_redirect and location and location.startswith("https://"):
-        report.add(
-            "http-redirects-other-host", target=start, location=location, evidence=evidence
-        )
+        report.add("http-redirects-other-host", target=start, location=location, evidence=evidence)
     elif response.is_redirect:
         report.add("http-redirects-plain", target=start, location=location, evidence=evidence)
     else:
-        report.add(
-            "http-serves-content", target=start, status=response.status, evidence=evidence
-        )
+        report.add("http-serves-content", target=start, status=response.status, evidence=evidence)
 
 
 @check("tls-domain.canonical-host", needs=("https",))
@@ -155,9 +151,7 @@ async def redirect_chain(ctx: ScanContext, report: CheckReport) -> None:
         evidence = evidence_of(ctx, *chain)
         if final.error and "loop" in final.error:
             report.add("redirect-loop", target=start, evidence=evidence)
-        elif final.error and "redirects" in final.error:
-            report.add("redirect-chain-long", target=start, hops=hops, evidence=evidence)
-        elif hops > MAX_REDIRECT_HOPS:
+        elif (final.error and "redirects" in final.error) or hops > MAX_REDIRECT_HOPS:
             report.add("redirect-chain-long", target=start, hops=hops, evidence=evidence)
         else:
             report.add("redirect-chain-short", target=start, detail=f"{hops} hop(s)")

@@ -47,7 +47,8 @@ async def sample(send: Callable[[], Awaitable[Response]], count: int) -> Latency
         histogram.record_value(max(1, min(int(response.elapsed_ms * 1000), MAX_MICROSECONDS)))
 
     def at(percentile: float) -> float:
-        return round(histogram.get_value_at_percentile(percentile) / 1000, 1)
+        value: int = histogram.get_value_at_percentile(percentile)
+        return round(value / 1000, 1)
 
     return LatencySummary(
         samples=histogram.get_total_count(),

@@ -129,8 +129,10 @@ class _ResolvingTransport(httpx.AsyncBaseTransport):
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else (
-        ssl.create_default_context()
+    context = (
+        ssl.create_default_context(cafile=ca_bundle)
+        if ca_bundle
+        else (ssl.create_default_context())
     )
     return context
 
@@ -221,7 +223,7 @@ class HttpProbe:
         json: Any = None,
         content: bytes | str | None = None,
         data: Mapping[str, str] | None = None,
-        cookies: Mapping[str, str] | None = None,
+        cookies: dict[str, str] | None = None,
     ) -> Response:
         """Send one request. Never raises for network trouble: see `Response.error`."""
         method = method.upper()
@@ -235,7 +237,12 @@ class HttpProbe:
 
         try:
             request = self._client.build_request(
-                method, url, headers=headers, json=json, content=content, data=data,
+                method,
+                url,
+                headers=headers,
+                json=json,
+                content=content,
+                data=data,
                 cookies=cookies,
             )
         except (httpx.InvalidURL, ValueError, TypeError) as error:
@@ -332,8 +339,14 @@ class HttpProbe:
             parts += ["-X", response.method]
         for name, value in response.request_headers.items():
             lower = name.lower()
-            if lower in ("host", "user-agent", "accept", "accept-encoding", "connection",
-                         "content-length"):
+            if lower in (
+                "host",
+                "user-agent",
+                "accept",
+                "accept-encoding",
+                "connection",
+                "content-length",
+            ):
                 continue
             parts += ["-H", f"{name}: {_placeholder(lower, value)}"]
         if body:

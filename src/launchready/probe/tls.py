@@ -6,12 +6,14 @@ This module only collects facts; judging them is the tls-domain checks' job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ssl
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,8 @@ async def _handshake(
         return ssl_object
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
             await asyncio.wait_for(writer.wait_closed(), 2)
-        except (TimeoutError, OSError, ssl.SSLError):
-            pass
         del reader
 
 
@@ -90,7 +90,7 @@ async def collect(
 
     cert = x509.load_der_x509_certificate(der)
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         names = tuple(san.value.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         names = ()
@@ -116,8 +116,11 @@ async def _accepts_legacy(address: str, port: int, host: str, timeout: float) ->
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            # Offering the deprecated versions is the point of this probe.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
         context.set_ciphers("ALL:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         return None

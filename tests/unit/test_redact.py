@@ -1,0 +1,40 @@
+"""Masking: no credential survives in full, whatever shape it comes in."""
+
+import secrets
+
+from launchready.probe.redact import Redactor, mask
+
+
+def test_mask_keeps_prefix_and_length_only() -> None:
+    value = "tok_" + secrets.token_hex(16)
+    shown = mask(value)
+    assert shown.startswith(value[:4]) and value not in shown and str(len(value)) in shown
+    assert mask("short") == "****"
+
+
+def test_known_values_jwts_and_assignments_are_masked() -> None:
+    known = secrets.token_urlsafe(20)
+    jwt = "eyJ" + secrets.token_urlsafe(10) + ".eyJ" + secrets.token_urlsafe(20) + "." + "x" * 20
+    generated = secrets.token_hex(12)
+    text = f"password={known} auth {jwt} SECRET_KEY={generated} name=alice"
+    redacted = Redactor([known]).text(text)
+    for value in (known, jwt, generated):
+        assert value not in redacted
+    assert "name=alice" in redacted
+
+
+def test_headers() -> None:
+    token = secrets.token_urlsafe(24)
+    redactor = Redactor()
+    headers = redactor.headers(
+        {
+            "Authorization": f"Bearer {token}",
+            "Cookie": f"session={token}; theme=dark",
+            "Set-Cookie": f"session={token}; Secure; HttpOnly",
+            "Content-Type": "application/json",
+        }
+    )
+    assert all(token not in value for value in headers.values())
+    assert headers["Authorization"].startswith("Bearer ")
+    assert "Secure; HttpOnly" in headers["Set-Cookie"]
+    assert headers["Content-Type"] == "application/json"
