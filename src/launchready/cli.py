@@ -85,7 +85,9 @@ def exit_code(result: ScanResult, fail_on: FailOn) -> int:
     return EXIT_READY
 
 
-def _scan(config: Config, config_dir: Path, only: list[str], skip: list[str]) -> ScanResult:
+def _scan(
+    config: Config, config_dir: Path, only: list[str], skip: list[str], passive: bool = False
+) -> ScanResult:
     from launchready.checks.base import Check
     from launchready.findings import Finding
 
@@ -97,7 +99,7 @@ def _scan(config: Config, config_dir: Path, only: list[str], skip: list[str]) ->
             err.print(f"[dim]  {check.id}: {worst}[/dim]")
 
     async def go() -> ScanResult:
-        ctx = ScanContext(config, config_dir)
+        ctx = ScanContext(config, config_dir, passive=passive)
         return await run_scan(ctx, only=only, skip=skip, progress=progress)
 
     if interactive:
@@ -167,13 +169,16 @@ def scan(
     fail_on: FailOnOpt = FailOn.incomplete,
     only: Annotated[list[str] | None, typer.Option(help="only these rows or check ids")] = None,
     skip: Annotated[list[str] | None, typer.Option(help="skip these rows or check ids")] = None,
+    passive: Annotated[
+        bool, typer.Option("--passive", help="no active probe, even where they are allowed")
+    ] = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Scan the portal described by launchready.toml (or --config PATH)."""
     _setup_logging(verbose)
     loaded, path = _load_or_exit(config)
-    result = _scan(loaded, path.resolve().parent, only or [], skip or [])
+    result = _scan(loaded, path.resolve().parent, only or [], skip or [], passive)
     emit(result, fmt or [], output, quiet or str(output) == "-")
     raise typer.Exit(exit_code(result, fail_on))
 

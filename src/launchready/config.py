@@ -48,6 +48,7 @@ class Target(_Strict):
     )
     ca_bundle: str | None = None
     openapi: str | None = Field(default=None, description="URL path, URL or file of the spec")
+    har: str | None = Field(default=None, description="HAR capture of a normal session")
     resolve: dict[str, str] = Field(default_factory=dict, description="host -> IP, like --resolve")
 
     @field_validator("url", "http_url")
@@ -115,15 +116,42 @@ class Account(_Strict):
 
 
 class Login(_Strict):
+    """How an account logs in. Three kinds cover what real portals use:
+
+    - `json`: a JSON API login (`json` template), token read from the answer at `token_path`;
+    - `form`: a form-encoded POST, such as an OAuth2 password grant (`form` template);
+    - `html-form`: the login page at `page` is loaded first, its hidden inputs (the CSRF token
+      among them) are sent back with the `form` template; the session is the cookie jar.
+
+    The token travels as `header: scheme token` (scheme "" sends it bare), or as the cookie
+    `token_cookie`. `check` names an operation that answers 2xx only when logged in: it tells
+    whether a session is still alive, and a dead one is renewed by logging in again.
+    """
+
+    kind: Literal["json", "form", "html-form"] = "json"
     method: str = "POST"
     path: str = "/api/login"
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
     form: dict[str, str] | None = None
-    token_path: str = "access_token"
+    page: str | None = Field(default=None, description="html-form: page that holds the form")
+    csrf_field: str | None = Field(default=None, description="html-form: hidden CSRF input")
+    csrf_cookie: str | None = Field(default=None, description="cookie whose value is the CSRF")
+    csrf_header: str | None = Field(default=None, description="header to send the CSRF in")
+    token_path: str | None = "access_token"
     header: str = "Authorization"
     scheme: str = "Bearer"
+    token_cookie: str | None = None
+    check: str | None = Field(default=None, description='e.g. "GET /api/me"')
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _body_for_kind(self) -> Login:
+        if self.kind == "json" and self.json_body is None:
+            raise ValueError("a json login needs a json template")
+        if self.kind != "json" and self.form is None:
+            raise ValueError(f"a {self.kind} login needs a form template")
+        return self
 
 
 class RequestTemplate(_Strict):
@@ -154,11 +182,79 @@ class Action(RequestTemplate):
     cleanup: RequestTemplate | None = None
 
 
+class TokenFlow(_Strict):
+    """A mailed single-use token: `request` makes the portal mail a link to `account`, `use`
+    spends the token from that link ({token}, and {new_password}, made up by the scan)."""
+
+    account: str = Field(description="whose mailbox receives the link")
+    sender: str | None = Field(default=None, description="account that sends the request")
+    request: RequestTemplate
+    use: RequestTemplate
+    token_param: str = "token"
+    lifetime_seconds: int | None = Field(default=None, ge=1, le=86400)
+
+
+class Enumeration(_Strict):
+    """Requests that must answer alike for a known and an unknown user ({email})."""
+
+    reset: RequestTemplate | None = None
+    signup: RequestTemplate | None = None
+    samples: int = Field(default=6, ge=3, le=50)
+
+
 class Auth(_Strict):
     login: Login | None = None
     protected: list[str] = Field(
         default_factory=list, description='extra protected operations, e.g. "GET /api/me"'
     )
+    logout: str | None = Field(default=None, description='e.g. "POST /api/logout"')
+    mfa: str | None = Field(default=None, description='admin MFA status, e.g. "GET /api/mfa"')
+    reset: TokenFlow | None = None
+    invite: TokenFlow | None = None
+    enumeration: Enumeration = Field(default_factory=Enumeration)
+
+
+class AccessControl(_Strict):
+    """Inputs of the authorization and tenant-isolation rows."""
+
+    admin_operations: list[str] = Field(default_factory=list)
+    admin_tags: list[str] = Field(default_factory=lambda: ["admin"])
+    admin_path: str = Field(default=r"/admin(/|$)", description="regex for admin-only paths")
+    create: list[RequestTemplate] = Field(
+        default_factory=list, description="requests that create an object to test with"
+    )
+    skip: list[str] = Field(default_factory=list, description="operations never to call")
+    max_operations: int = Field(default=60, ge=1, le=500)
+
+
+class SmtpSink(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=1, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        if value not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("the SMTP sink listens on loopback only (127.0.0.1 or ::1)")
+        return value
+
+
+class Imap(_Strict):
+    host: str
+    port: int = 993
+    ssl: bool = True
+    username_env: str
+    password_env: str
+    mailbox: str = "INBOX"
+
+
+class Mail(_Strict):
+    """Where the portal's mail to test accounts can be read."""
+
+    smtp_sink: SmtpSink | None = None
+    mailpit: str | None = Field(default=None, description="Mailpit or MailHog base URL")
+    imap: Imap | None = None
+    wait_seconds: float = Field(default=15.0, gt=0, le=300)
 
 
 class Attestation(_Strict):
@@ -170,6 +266,7 @@ class Attestation(_Strict):
 class Attestations(_Strict):
     monitoring: Attestation | None = None
     rollback: Attestation | None = None
+    mfa: Attestation | None = None
 
 
 class Config(_Strict):
@@ -178,6 +275,8 @@ class Config(_Strict):
     accounts: list[Account] = Field(default_factory=list)
     auth: Auth = Field(default_factory=Auth)
     actions: list[Action] = Field(default_factory=list)
+    authorization: AccessControl = Field(default_factory=AccessControl)
+    mail: Mail = Field(default_factory=Mail)
     repo: str | None = None
     mail_domain: str | None = None
     attestations: Attestations = Field(default_factory=Attestations)
@@ -189,6 +288,10 @@ class Config(_Strict):
             for named in (action.account, action.credentials):
                 if named and named not in names:
                     raise ValueError(f"action {action.name!r} names unknown account {named!r}")
+        for flow_name, flow in (("reset", self.auth.reset), ("invite", self.auth.invite)):
+            for named in (flow.account, flow.sender) if flow else ():
+                if named and named not in names:
+                    raise ValueError(f"auth.{flow_name} names unknown account {named!r}")
         return self
 
     def scope_hosts(self) -> set[str]:

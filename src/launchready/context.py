@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from launchready.config import Config
+from launchready.config import Account, Config
 from launchready.probe import openapi as openapi_spec
 from launchready.probe import tls
 from launchready.probe.http import HttpProbe, Limits, Response
+from launchready.probe.login import Session, log_in, session_from_token
 from launchready.probe.redact import Redactor
 
 
@@ -70,6 +72,13 @@ def is_loopback(host: str, resolve: dict[str, str]) -> bool:
         return False
 
 
+log = logging.getLogger(__name__)
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
 class _Once:
     """An async value computed at most once, however many checks ask at the same time."""
 
@@ -83,42 +92,12 @@ class _Once:
         return await self._task
 
 
-@dataclass
-class Session:
-    """A logged-in identity: its own probe (cookie jar) and the headers that carry its token."""
-
-    account: str
-    probe: HttpProbe
-    headers: dict[str, str]
-    error: str | None = None
-    login_response: Response | None = None
-
-
-def _fill(template: Any, values: dict[str, str]) -> Any:
-    if isinstance(template, str):
-        return values.get(template, template)
-    if isinstance(template, dict):
-        return {key: _fill(value, values) for key, value in template.items()}
-    if isinstance(template, list):
-        return [_fill(value, values) for value in template]
-    return template
-
-
-def _dig(response: Response, path: str) -> str | None:
-    try:
-        value: Any = response.json()
-    except ValueError:
-        return None
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value if isinstance(value, str) else None
-
-
 class ScanContext:
-    def __init__(self, config: Config, config_dir: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, config_dir: Path | None = None, *, passive: bool = False
+    ) -> None:
         self.config = config
+        self.passive = passive  # no active probe, whatever the target
         self.config_dir = config_dir or Path.cwd()
         self.redactor = Redactor()
         for account in config.accounts:
@@ -143,6 +122,7 @@ class ScanContext:
         self._tls = _Once(self._collect_tls)
         self._openapi = _Once(self._load_openapi)
         self._sessions: dict[str, _Once] = {}
+        self._probes: list[HttpProbe] = []
 
     # -- plain facts -----------------------------------------------------------------------
 
@@ -181,6 +161,8 @@ class ScanContext:
         if need == "https":
             return self.base_url.startswith("https://")
         if need == "active":
+            if self.passive:
+                return False
             return config.scope.active or is_loopback(self.host, config.target.resolve)
         if need == "actions":
             return bool(config.actions)
@@ -216,40 +198,62 @@ class ScanContext:
         unique = {op.label: op for op in found}
         return list(unique.values()), source
 
+    def account(self, name: str) -> Account:
+        return next(a for a in self.config.accounts if a.name == name)
+
+    def accounts_with(self, *, role: str | None = None) -> list[Account]:
+        return [a for a in self.config.accounts if role is None or a.role == role]
+
     async def login(self, name: str) -> Session:
-        """Log an account in once per scan (or take its token from the environment)."""
+        """The account's session for this scan, logged in once and shared by the checks."""
         if name not in self._sessions:
-            self._sessions[name] = _Once(lambda: self._login(name))
+            self._sessions[name] = _Once(lambda: self.fresh_login(name))
         session: Session = await self._sessions[name].get()
         return session
 
-    async def _login(self, name: str) -> Session:
-        account = next(a for a in self.config.accounts if a.name == name)
+    async def session(self, name: str) -> Session:
+        """The account's session, checked to be alive first and renewed when it expired."""
+        session = await self.login(name)
+        if session.error or await self.is_alive(session):
+            return session
+        log.info("session of %s expired mid-scan; logging in again", name)
+        renewed = await self.fresh_login(name)
+        if not renewed.error:
+            self._sessions[name] = _Once(lambda: _ready(renewed))
+        return renewed
+
+    async def is_alive(self, session: Session) -> bool:
+        """True when the login's `check` operation answers 2xx (or when there is none)."""
+        login = self.config.auth.login
+        if not (login and login.check):
+            return True
+        method, _, path = login.check.partition(" ")
+        response = await session.send(method, self.url(path.strip()))
+        return response.status is not None and 200 <= response.status < 300
+
+    async def fresh_login(self, name: str) -> Session:
+        """A new session of its own (own cookie jar), e.g. to log out without harm."""
+        account = self.account(name)
         probe = self.http.sibling(name)
-        auth = self.config.auth
-        header = auth.login.header if auth.login else "Authorization"
-        scheme = auth.login.scheme if auth.login else "Bearer"
+        self._probes.append(probe)
+        login = self.config.auth.login
 
         token = account.credential("token")
         if token:
-            return Session(name, probe, {header: f"{scheme} {token}".strip()})
+            self.redactor.register(token)
+            return session_from_token(name, probe, login, token)
+        if not self.has("active"):
+            return Session(name, probe, error="logins are active probes: set scope.active = true")
         username, password = account.credential("username"), account.credential("password")
-        if not (username and password and auth.login):
-            missing = "auth.login" if not auth.login else "username_env/password_env values"
-            return Session(name, probe, {}, error=f"cannot log in {name}: {missing} not set")
+        if not login:
+            return Session(name, probe, error=f"cannot log in {name}: auth.login is not set")
+        if not (username and password):
+            missing = account.username_env if not username else account.password_env
+            return Session(name, probe, error=f"cannot log in {name}: ${missing} is not set")
 
-        login = auth.login
-        fill = {"{username}": username, "{password}": password}
-        body = _fill(login.json_body, fill) if login.json_body is not None else None
-        form = _fill(login.form, fill) if login.form is not None else None
-        response = await probe.send("POST", self.url(login.path), json=body, data=form)
-        if response.status is None or response.status >= 400:
-            reason = response.error or f"HTTP {response.status}"
-            return Session(name, probe, {}, error=f"login failed for account {name} ({reason})")
-        token_value = _dig(response, login.token_path)
-        headers = {header: f"{scheme} {token_value}".strip()} if token_value else {}
-        self.redactor.register(token_value)
-        return Session(name, probe, headers, login_response=response)
+        session = await log_in(name, probe, login, self.url, username, password)
+        self.redactor.register(session.token)
+        return session
 
     async def _collect_tls(self) -> tls.TlsFacts:
         parts = urlsplit(self.base_url)
@@ -289,9 +293,8 @@ class ScanContext:
         return None, "; ".join(reasons) or "no OpenAPI document at the usual paths"
 
     async def aclose(self) -> None:
-        for once in self._sessions.values():
-            session = await once.get()
-            await session.probe.aclose()
+        for probe in self._probes:
+            await probe.aclose()
         await self.http.aclose()
 
 

@@ -77,9 +77,8 @@ def _is_refused(response: Response) -> bool | None:
 async def _token_of(ctx: ScanContext) -> str | None:
     for account in ctx.config.accounts:
         session = await ctx.login(account.name)
-        value = next(iter(session.headers.values()), "")
-        if value:
-            return value.split(" ", 1)[-1]
+        if session.token:
+            return session.token
     return None
 
 

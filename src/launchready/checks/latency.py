@@ -10,7 +10,8 @@ from launchready.config import Action, RequestTemplate
 from launchready.context import ScanContext
 from launchready.engines.latency import LatencySummary, sample
 from launchready.engines.templates import fill
-from launchready.probe.http import HttpProbe, Response
+from launchready.probe.http import Response
+from launchready.probe.login import Session
 
 P95_BUDGET_MS = 500.0
 
@@ -22,11 +23,10 @@ class _ActionRunner:
         self,
         ctx: ScanContext,
         action: Action,
-        probe: HttpProbe,
-        headers: dict[str, str],
+        session: Session,
         values: dict[str, Any],
     ) -> None:
-        self.ctx, self.action, self.probe, self.headers = ctx, action, probe, headers
+        self.ctx, self.action, self.session = ctx, action, session
         self.values = values
         self.count = 0
         self.problem: str | None = None
@@ -34,9 +34,7 @@ class _ActionRunner:
     async def _send(self, template: RequestTemplate, values: dict[str, Any]) -> Response:
         path = fill(template.path, values)
         body = fill(template.json_body, values) if template.json_body is not None else None
-        return await self.probe.send(
-            template.method, self.ctx.url(path), headers=self.headers, json=body
-        )
+        return await self.session.send(template.method, self.ctx.url(path), json=body)
 
     async def __call__(self) -> Response:
         self.count += 1
@@ -76,13 +74,12 @@ def _detail(summary: LatencySummary) -> str:
 @check("latency.core-actions", needs=("actions",), active=True)
 async def core_actions(ctx: ScanContext, report: CheckReport) -> None:
     for action in ctx.config.actions:
-        probe, headers = ctx.http, {}
+        session = Session("anonymous", ctx.http)
         if action.account:
-            session = await ctx.login(action.account)
+            session = await ctx.session(action.account)
             if session.error:
                 report.unverified(session.error, target=action.name)
                 continue
-            probe, headers = session.probe, session.headers
         values: dict[str, Any] = {}
         if action.credentials:
             account = next(a for a in ctx.config.accounts if a.name == action.credentials)
@@ -91,7 +88,7 @@ async def core_actions(ctx: ScanContext, report: CheckReport) -> None:
                 "password": account.credential("password") or "",
             }
 
-        runner = _ActionRunner(ctx, action, probe, headers, values)
+        runner = _ActionRunner(ctx, action, session, values)
         summary = await sample(runner, action.samples)
         p95 = f"{summary.p95_ms:.0f}"
 

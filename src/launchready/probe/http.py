@@ -210,6 +210,16 @@ class HttpProbe:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def cookie(self, name: str) -> str | None:
+        """A cookie this identity holds (for double-submit CSRF tokens)."""
+        for cookie in self._client.cookies.jar:
+            if cookie.name == name:
+                return cookie.value
+        return None
+
+    def forget_cookies(self) -> None:
+        self._client.cookies.clear()
+
     def in_scope(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return host in self.limits.hosts

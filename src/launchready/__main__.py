@@ -1,0 +1,5 @@
+"""`python -m launchready` runs the command line."""
+
+from launchready.cli import main
+
+main()
