@@ -58,7 +58,7 @@ EXTENSIONS = {
     Format.md: "md",
 }
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("launchready")
 
 
