@@ -92,6 +92,9 @@ class Scope(_Strict):
 class Account(_Strict):
     name: str
     tenant: str | None = None
+    tenant_id: str | None = Field(
+        default=None, description="the tenant's id as the API spells it (org_id, account_id)"
+    )
     role: Literal["admin", "member"] = "member"
     username_env: str | None = None
     password_env: str | None = None
