@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from launchready.config import Account, Config
+from launchready.engines import access
+from launchready.engines.templates import fill
 from launchready.probe import openapi as openapi_spec
 from launchready.probe import tls
 from launchready.probe.http import HttpProbe, Limits, Response
@@ -43,6 +45,11 @@ NEEDS: dict[str, Need] = {
         "protected",
         "no protected operations are known (no OpenAPI document, none listed)",
         "target.openapi or auth.protected",
+    ),
+    "two-tenants": Need(
+        "two-tenants",
+        "two accounts in two different tenants are needed",
+        "[[accounts]] with tenant",
     ),
     "attestation-monitoring": Need(
         "attestation-monitoring", "no monitoring attestation", "attestations.monitoring"
@@ -86,6 +93,12 @@ class _Once:
         self._factory = factory
         self._task: asyncio.Task[Any] | None = None
 
+    def peek(self) -> Any:
+        """The value when it was computed and succeeded, else None (never starts the work)."""
+        if self._task is None or not self._task.done() or self._task.exception():
+            return None
+        return self._task.result()
+
     async def get(self) -> Any:
         if self._task is None:
             self._task = asyncio.ensure_future(self._factory())
@@ -123,6 +136,7 @@ class ScanContext:
         self._openapi = _Once(self._load_openapi)
         self._sessions: dict[str, _Once] = {}
         self._probes: list[HttpProbe] = []
+        self._inventory = _Once(self._build_inventory)
 
     # -- plain facts -----------------------------------------------------------------------
 
@@ -168,6 +182,8 @@ class ScanContext:
             return bool(config.actions)
         if need == "protected":
             return bool(config.auth.protected) or config.target.openapi != "none"
+        if need == "two-tenants":
+            return len(self.tenant_owners()) >= 2
         if need == "attestation-monitoring":
             return config.attestations.monitoring is not None
         if need == "attestation-rollback":
@@ -255,6 +271,77 @@ class ScanContext:
         self.redactor.register(session.token)
         return session
 
+    # -- access control ---------------------------------------------------------------------
+
+    def tenant_owners(self) -> list[str]:
+        """One account per tenant, first tenants first: the identities of the tenant matrix."""
+        owners: dict[str, str] = {}
+        for account in self.config.accounts:
+            if account.tenant and account.tenant not in owners:
+                owners[account.tenant] = account.name
+        return list(owners.values())
+
+    def tenant_pairs(self) -> list[tuple[str, str]]:
+        """(owner, intruder) pairs of accounts in different tenants, both ways round."""
+        owners = self.tenant_owners()[:2]
+        if len(owners) < 2:
+            return []
+        return [(owners[0], owners[1]), (owners[1], owners[0])]
+
+    async def access_operations(self) -> tuple[list[openapi_spec.Operation], str]:
+        """Every operation the access-control checks may call: OpenAPI, HAR and config."""
+        document, source = await self.openapi()
+        found = openapi_spec.operations(document) if document else []
+        har = self.config.target.har
+        if har:
+            try:
+                found += access.har_operations(self.config_dir / har)
+                source += f"; HAR {har}"
+            except (OSError, ValueError) as error:
+                source += f"; HAR {har} unreadable: {error}"
+        skip = set(self.config.authorization.skip)
+        unique = {op.label: op for op in found if op.label not in skip}
+        return list(unique.values()), source
+
+    async def inventory(self) -> access.Inventory:
+        result: access.Inventory = await self._inventory.get()
+        return result
+
+    async def _build_inventory(self) -> access.Inventory:
+        operations, source = await self.access_operations()
+        inventory = access.Inventory(access.resources(operations))
+        if not inventory.resources:
+            inventory.problems.append(f"no object endpoints found ({source})")
+            return inventory
+
+        templates = self.config.authorization.create
+        for name in self.tenant_owners()[:2]:
+            session = await self.session(name)
+            if session.error:
+                inventory.problems.append(session.error)
+                continue
+            created = []
+            if templates and self.has("active"):
+                created = await access.create_objects(
+                    session, templates, inventory.resources, self.url, fill
+                )
+                inventory.created += created
+            for resource in inventory.resources:
+                owned = await access.harvest(session, resource, self.url, created=created)
+                inventory.objects.setdefault(name, []).extend(owned)
+        return inventory
+
+    async def _remove_created(self) -> None:
+        """Delete what the scan created, as its owner; never anything else."""
+        inventory: access.Inventory | None = self._inventory.peek()
+        for owned in inventory.created if inventory else []:
+            path = owned.resource.item(owned.object_id)
+            if "DELETE" not in owned.resource.methods:
+                log.warning("cannot remove %s that the scan created: no DELETE operation", path)
+                continue
+            session = await self.session(owned.owner)
+            await session.send("DELETE", self.url(path))
+
     async def _collect_tls(self) -> tls.TlsFacts:
         parts = urlsplit(self.base_url)
         port = parts.port or 443
@@ -293,6 +380,7 @@ class ScanContext:
         return None, "; ".join(reasons) or "no OpenAPI document at the usual paths"
 
     async def aclose(self) -> None:
+        await self._remove_created()
         for probe in self._probes:
             await probe.aclose()
         await self.http.aclose()

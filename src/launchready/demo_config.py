@@ -20,10 +20,10 @@ class RunningPortal(Protocol):
     https_port: int
     http_port: int
     ca_path: Any
-    accounts: list[dict[str, str]]
+    accounts: list[dict[str, Any]]
 
 
-def _account_env(account: dict[str, str]) -> dict[str, str]:
+def _account_env(account: dict[str, Any], tenant_ids: dict[str, str]) -> dict[str, str]:
     name = account["email"].split("@", 1)[0]
     prefix = f"LAUNCHREADY_DEMO_{name.upper()}"
     os.environ[f"{prefix}_EMAIL"] = account["email"]
@@ -31,6 +31,7 @@ def _account_env(account: dict[str, str]) -> dict[str, str]:
     return {
         "name": name,
         "tenant": account["org"],
+        "tenant_id": tenant_ids[account["org"]],
         "role": account["role"],
         "username_env": f"{prefix}_EMAIL",
         "password_env": f"{prefix}_PASSWORD",
@@ -38,7 +39,11 @@ def _account_env(account: dict[str, str]) -> dict[str, str]:
 
 
 def demo_config(portal: RunningPortal) -> Config:
-    accounts = [_account_env(account) for account in portal.accounts]
+    # Organisations are numbered in the order their first account appears (acme 1, globex 2).
+    tenant_ids: dict[str, str] = {}
+    for account in portal.accounts:
+        tenant_ids.setdefault(account["org"], str(account.get("org_id", len(tenant_ids) + 1)))
+    accounts = [_account_env(account, tenant_ids) for account in portal.accounts]
     admin = next(a["name"] for a in accounts if a["role"] == "admin")
     data: dict[str, Any] = {
         "target": {
@@ -55,7 +60,24 @@ def demo_config(portal: RunningPortal) -> Config:
                 "path": "/api/login",
                 "json": {"email": "{username}", "password": "{password}"},
                 "token_path": "access_token",
-            }
+                "check": "GET /api/me",
+            },
+            "logout": "POST /api/logout",
+            "mfa": "GET /api/mfa",
+        },
+        "authorization": {
+            "admin_operations": ["GET /api/admin/users"],
+            "create": [
+                {
+                    "method": "POST",
+                    "path": "/api/documents",
+                    "json": {
+                        "filename": "launchready-probe-{n}.pdf",
+                        "size": 2048,
+                        "content_type": "application/pdf",
+                    },
+                }
+            ],
         },
         "actions": [
             {

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-CHECK_MODULES = ("tls_domain", "auth", "authorization", "logging", "latency", "attested")
+CHECK_MODULES = (
+    "tls_domain",
+    "auth",
+    "authorization",
+    "tenant_isolation",
+    "logging",
+    "latency",
+    "attested",
+)
 
 
 def load_all() -> None:
