@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from launchready.config import Account, Config
 from launchready.engines import access
 from launchready.engines.templates import fill
+from launchready.probe import mail
 from launchready.probe import openapi as openapi_spec
 from launchready.probe import tls
 from launchready.probe.http import HttpProbe, Limits, Response
@@ -137,6 +138,7 @@ class ScanContext:
         self._sessions: dict[str, _Once] = {}
         self._probes: list[HttpProbe] = []
         self._inventory = _Once(self._build_inventory)
+        self._mailbox = _Once(self._open_mailbox)
 
     # -- plain facts -----------------------------------------------------------------------
 
@@ -342,6 +344,19 @@ class ScanContext:
             session = await self.session(owned.owner)
             await session.send("DELETE", self.url(path))
 
+    # -- mail -------------------------------------------------------------------------------
+
+    async def mailbox(self) -> mail.Mailbox | None:
+        """The started mailbox of `[mail]`, shared by the checks; None when none is configured."""
+        result: mail.Mailbox | None = await self._mailbox.get()
+        return result
+
+    async def _open_mailbox(self) -> mail.Mailbox | None:
+        box = mail.open_mailbox(self.config.mail)
+        if box is not None:
+            await box.start()
+        return box
+
     async def _collect_tls(self) -> tls.TlsFacts:
         parts = urlsplit(self.base_url)
         port = parts.port or 443
@@ -381,6 +396,9 @@ class ScanContext:
 
     async def aclose(self) -> None:
         await self._remove_created()
+        box: mail.Mailbox | None = self._mailbox.peek()
+        if box is not None:
+            await box.aclose()
         for probe in self._probes:
             await probe.aclose()
         await self.http.aclose()

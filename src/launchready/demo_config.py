@@ -38,7 +38,8 @@ def _account_env(account: dict[str, Any], tenant_ids: dict[str, str]) -> dict[st
     }
 
 
-def demo_config(portal: RunningPortal) -> Config:
+def demo_config(portal: RunningPortal, *, smtp_port: int | None = None) -> Config:
+    """The scan config; with `smtp_port`, the scan's SMTP sink listens there for the portal."""
     # Organisations are numbered in the order their first account appears (acme 1, globex 2).
     tenant_ids: dict[str, str] = {}
     for account in portal.accounts:
@@ -64,6 +65,23 @@ def demo_config(portal: RunningPortal) -> Config:
             },
             "logout": "POST /api/logout",
             "mfa": "GET /api/mfa",
+            "enumeration": {
+                "reset": {
+                    "method": "POST",
+                    "path": "/api/password-reset",
+                    "json": {"email": "{email}"},
+                },
+                "signup": {
+                    "method": "POST",
+                    "path": "/api/signup",
+                    "json": {
+                        "email": "{email}",
+                        "password": "launchready-signup-probe",
+                        "org_name": "launchready probe",
+                    },
+                },
+            },
+            **_mail_flows(accounts, smtp_port),
         },
         "authorization": {
             "admin_operations": ["GET /api/admin/users"],
@@ -124,4 +142,52 @@ def demo_config(portal: RunningPortal) -> Config:
             },
         ],
     }
+    if smtp_port is not None:
+        data["mail"] = {"smtp_sink": {"host": "127.0.0.1", "port": smtp_port}, "wait_seconds": 10}
     return parse_config(data, Path("<demo>"))
+
+
+def _mail_flows(accounts: list[dict[str, str]], smtp_port: int | None) -> dict[str, Any]:
+    """Reset and invite flows, when the portal's mail reaches the scan's SMTP sink.
+
+    The reset flow uses an account no other check needs (dave), since it changes a password.
+    """
+    if smtp_port is None:
+        return {}
+    names = {a["name"] for a in accounts}
+    admin = next(a["name"] for a in accounts if a["role"] == "admin")
+    flows: dict[str, Any] = {
+        "invite": {
+            "account": admin,
+            "sender": admin,
+            "request": {
+                "method": "POST",
+                "path": "/api/invites",
+                "json": {"email": "{email}", "role": "member"},
+            },
+            "use": {
+                "method": "POST",
+                "path": "/api/invites/accept",
+                "json": {
+                    "token": "{token}",
+                    "name": "launchready probe",
+                    "password": "{new_password}",
+                },
+            },
+        }
+    }
+    if "dave" in names:
+        flows["reset"] = {
+            "account": "dave",
+            "request": {
+                "method": "POST",
+                "path": "/api/password-reset",
+                "json": {"email": "{username}"},
+            },
+            "use": {
+                "method": "POST",
+                "path": "/api/password-reset/confirm",
+                "json": {"token": "{token}", "password": "{new_password}"},
+            },
+        }
+    return flows

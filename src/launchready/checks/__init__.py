@@ -7,6 +7,8 @@ import importlib
 CHECK_MODULES = (
     "tls_domain",
     "auth",
+    "auth_tokens",
+    "auth_mail",
     "authorization",
     "tenant_isolation",
     "logging",

@@ -167,11 +167,29 @@ async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
             report.error(f"session of {intruder_name} ended during the check", target=ctx.host)
             return
 
+    skipped = skipped_resources(inventory)
     if not judged:
-        reason = "; ".join(inventory.problems) or "no object could be read by its owner"
+        reason = "; ".join(inventory.problems + skipped) or "no object could be read by its owner"
         report.unverified(reason, config_key="target.openapi or authorization.create")
     elif not any(f.is_bad for f in report.findings):
-        report.add("objects-isolated", target=ctx.host, count=judged)
+        detail = "skipped: " + "; ".join(skipped) if skipped else ""
+        report.add("objects-isolated", target=ctx.host, count=judged, detail=detail)
+
+
+def skipped_resources(inventory: access.Inventory) -> list[str]:
+    """Object endpoints the matrix could not fill with an id, each with the reason."""
+    covered = {o.resource for objects in inventory.objects.values() for o in objects}
+    reasons = []
+    for resource in inventory.resources:
+        if resource in covered:
+            continue
+        why = (
+            "no id: no list endpoint and no create template"
+            if not resource.listable
+            else ("no id: its list was empty or unreadable for both tenants")
+        )
+        reasons.append(f"{resource.item_path} ({why})")
+    return reasons
 
 
 # -- admin functions ------------------------------------------------------------------------------

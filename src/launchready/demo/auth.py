@@ -1,8 +1,10 @@
 """Passwords, tokens and sessions for the demo portal.
 
-Two of the flaw toggles live here: `jwt-weak-secret` (the signing key is a dictionary word) and
-`jwt-alg-none` (unsigned tokens are believed). Everything else is written the way a careful team
-would: argon2id for passwords, HS256 only, a jti denylist so logout really ends a token.
+Four of the flaw toggles live here: `jwt-weak-secret` (the signing key is a dictionary word),
+`jwt-alg-none` (unsigned tokens are believed), `session-fixation` (login adopts a session id the
+client made up) and `long-session` (sessions last a month). Everything else is written the way a
+careful team would: argon2id for passwords, HS256 only, a jti denylist so logout really ends a
+token, and fresh random session ids.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
 
 from .store import LoginSession, Org, RevokedToken, Store, User
 
 TOKEN_LIFETIME_S = 3600
+SESSION_LIFETIME_S = 8 * 3600
+LONG_SESSION_LIFETIME_S = 30 * 86400
+MAX_SESSION_ID_LENGTH = 64
 
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, yet a login stays around 40 ms, so the
 # only slow login is the one the `slow-login` flaw adds on purpose.
@@ -88,7 +94,8 @@ def signing_secret(flaws: frozenset[str]) -> str:
 
 
 def token_digest(token: str) -> str:
-    """Stable hash for storing single-use tokens (invites) without keeping them usable."""
+    """Stable hash for storing single-use tokens (invites, password resets) without keeping them
+    usable: whoever reads the table cannot redeem what is in it."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -99,9 +106,20 @@ class TokenService:
         self._store = store
         self._secret = signing_secret(flaws)
         self._accept_unsigned = "jwt-alg-none" in flaws
+        self._adopt_session_ids = "session-fixation" in flaws
+        self.session_lifetime_s = (
+            LONG_SESSION_LIFETIME_S if "long-session" in flaws else SESSION_LIFETIME_S
+        )
 
-    def login(self, user: User, org_slug: str) -> tuple[str, str]:
-        """Create a JWT and a linked server-side session; returns (jwt, session id)."""
+    def login(
+        self, user: User, org_slug: str, presented_session_id: str | None = None
+    ) -> tuple[str, str]:
+        """Create a JWT and a linked server-side session; returns (jwt, session id).
+
+        `presented_session_id` is the `session` cookie the login request arrived with. Hardened
+        ignores it; `session-fixation` adopts it when the server does not know it, so an attacker
+        who planted the id in a victim's browser shares the victim's session after login.
+        """
         jti = secrets.token_urlsafe(16)
         now = int(time.time())
         claims = {
@@ -114,18 +132,29 @@ class TokenService:
         }
         token = jwt.encode(claims, self._secret, algorithm="HS256")
 
-        session_id = secrets.token_urlsafe(32)
         with self._store.session() as db:
+            session_id = self._new_session_id(db, presented_session_id)
             db.add(
                 LoginSession(
                     id=session_id,
                     user_id=user.id,
                     jti=jti,
-                    expires_at=time.time() + TOKEN_LIFETIME_S,
+                    expires_at=time.time() + self.session_lifetime_s,
                 )
             )
 
         return token, session_id
+
+    def _new_session_id(self, db: Session, presented: str | None) -> str:
+        """A fresh random id, unless the fixation flaw accepts the client's unknown one."""
+        fresh = secrets.token_urlsafe(32)
+        if not self._adopt_session_ids or not presented:
+            return fresh
+
+        if len(presented) > MAX_SESSION_ID_LENGTH or db.get(LoginSession, presented) is not None:
+            return fresh
+
+        return presented
 
     def from_bearer(self, token: str) -> Principal:
         """Authenticate a bearer token; revoked, forged or expired tokens raise AuthError."""

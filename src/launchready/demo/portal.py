@@ -6,22 +6,38 @@ is shared between the flawed and the hardened build so that the two differ only 
 toggle says they should.
 """
 
-import asyncio
 import csv
 import io
 import json
 import secrets
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from .auth import AuthError, Principal, TokenService, hash_password, token_digest, verify_password
+from . import accounts
+from .auth import Principal, TokenService, hash_password, token_digest
+from .common import (
+    MIN_PASSWORD_LENGTH,
+    Auth,
+    BearerCredentials,
+    Ctx,
+    DocId,
+    FormId,
+    PortalContext,
+    UserOut,
+    authenticate,
+    bearer_scheme,
+    check_credentials,
+    require_admin,
+    resolve_org,
+    slow_down_if_flawed,
+    user_out,
+)
 from .content import (
     APP_JS,
     GIT_CONFIG,
@@ -34,6 +50,7 @@ from .content import (
     source_map,
 )
 from .flaws import FLAWS
+from .mail import Mailer
 from .middleware import (
     CorsMiddleware,
     ErrorMiddleware,
@@ -53,6 +70,8 @@ from .store import (
     seed,
 )
 
+__all__ = ["PortalContext", "create_app"]
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ALLOWED_CONTENT_TYPES = frozenset(
     {
@@ -64,112 +83,8 @@ ALLOWED_CONTENT_TYPES = frozenset(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     }
 )
-SLOW_LOGIN_S = 0.7
-MIN_PASSWORD_LENGTH = 12
-
-
-@dataclass
-class PortalContext:
-    """Everything a request handler needs, hung on `app.state.portal`."""
-
-    flaws: frozenset[str]
-    https_port: int
-    canonical_host: str
-    store: Store
-    tokens: TokenService
-    accounts: list[SeedAccount]
-    dummy_hash: str = field(repr=False)
-
-    @property
-    def origin(self) -> str:
-        """The portal's own origin: the only one CORS trusts when hardened."""
-        return f"https://{self.canonical_host}:{self.https_port}"
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Whether cookies get Secure, HttpOnly and SameSite."""
-        return "insecure-cookie" not in self.flaws
-
-
-def get_context(request: Request) -> PortalContext:
-    """Dependency giving handlers the app's context."""
-    context: PortalContext = request.app.state.portal
-    return context
-
-
-Ctx = Annotated[PortalContext, Depends(get_context)]
-
-bearer_scheme = HTTPBearer(auto_error=False)
-"""Optional so the cookie can authenticate too; its presence is what puts the operation's
-security requirement into OpenAPI."""
-
-BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
-
-
-def not_authenticated() -> HTTPException:
-    """The one 401 every protected route returns."""
-    return HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
-
-
-def authenticate(
-    request: Request, ctx: PortalContext, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
-    """Bearer token if one is sent (no fallback when it is bad), else the session cookie."""
-    try:
-        if credentials is not None:
-            return ctx.tokens.from_bearer(credentials.credentials)
-
-        session_id = request.cookies.get("session")
-        if session_id:
-            return ctx.tokens.from_session(session_id)
-    except AuthError as exc:
-        raise not_authenticated() from exc
-
-    raise not_authenticated()
-
-
-def current_principal(request: Request, ctx: Ctx, credentials: BearerCredentials) -> Principal:
-    """Dependency for protected routes."""
-    return authenticate(request, ctx, credentials)
-
-
-Auth = Annotated[Principal, Depends(current_principal)]
-
-
-def _integer_id(name: str) -> Any:
-    """Dependency parsing an integer path id *before* authentication runs.
-
-    FastAPI only reports path validation errors after every dependency has run, so a plain `int`
-    parameter would answer a malformed id with 401 to anonymous callers. Parsing in a dependency
-    declared ahead of `Auth` makes bad input a 422 (or, with `debug-errors`, a crash) for
-    everyone, which is what the error-handling checks probe. The schema still says integer.
-    """
-
-    def parse(
-        raw: Annotated[str, Path(alias=name, json_schema_extra={"type": "integer"})],
-    ) -> int:
-        if raw.isascii() and raw.isdigit():
-            return int(raw)
-
-        error = {
-            "type": "int_parsing",
-            "loc": ("path", name),
-            "msg": "Input should be a valid integer, unable to parse string as an integer",
-            "input": raw,
-        }
-        raise RequestValidationError([error])
-
-    return Depends(parse)
-
-
-DocId = Annotated[int, _integer_id("doc_id")]
-FormId = Annotated[int, _integer_id("form_id")]
-
-
-def require_admin(principal: Principal) -> None:
-    """Admin-only operations refuse members with 403 (they are authenticated, just not allowed)."""
-    if not principal.is_admin:
-        raise HTTPException(403, "admin only")
+TENANT_QUERY_PARAMS = ("org_id", "org", "tenant_id", "account_id")
+TENANT_HEADERS = ("x-org-id", "x-tenant-id", "x-account-id")
 
 
 # --- request and response bodies -----------------------------------------------------------

@@ -45,6 +45,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     role: Mapped[str] = mapped_column(String(20))
+    mfa_secret: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class Document(Base):
@@ -83,6 +84,18 @@ class Invite(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     role: Mapped[str] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class ResetToken(Base):
+    """A password-reset token; stored hashed like invites, and dead once used or expired."""
+
+    __tablename__ = "reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[float]
     used: Mapped[bool] = mapped_column(default=False)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Any
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -33,9 +34,21 @@ class Operation:
         return _PARAM.sub(value, self.path)
 
 
+def base_path(document: dict[str, Any]) -> str:
+    """The prefix every path lives under: Swagger 2's basePath, or OpenAPI 3's first server."""
+    if "swagger" in document:
+        prefix = str(document.get("basePath") or "")
+    else:
+        servers = document.get("servers") or []
+        url = servers[0].get("url", "") if servers and isinstance(servers[0], dict) else ""
+        prefix = urlsplit(str(url)).path if "{" not in str(url) else ""
+    return prefix.rstrip("/")
+
+
 def operations(document: dict[str, Any]) -> list[Operation]:
     """Every operation, with `secured` from its own or the document's security requirement."""
     default_security = document.get("security") or []
+    prefix = base_path(document)
     found = []
     for path, item in sorted((document.get("paths") or {}).items()):
         if not isinstance(item, dict):
@@ -48,7 +61,7 @@ def operations(document: dict[str, Any]) -> list[Operation]:
             # `security: [{}]` marks an operation that works without credentials.
             secured = bool(security) and all(bool(requirement) for requirement in security)
             tags = tuple(str(t) for t in operation.get("tags") or ())
-            found.append(Operation(method.upper(), str(path), secured, tags))
+            found.append(Operation(method.upper(), prefix + str(path), secured, tags))
     return found
 
 

@@ -1,0 +1,1 @@
+"""auth row: placeholder module, filled in by its own piece of work."""
