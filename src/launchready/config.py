@@ -356,6 +356,8 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
     for candidate in candidates:
         if candidate.is_file():
             return _read(candidate), candidate
+    if path and path.is_dir():
+        raise ConfigError(f"{path}: is a folder; name the config file inside it")
     if path:
         raise ConfigError(f"{path}: no such file")
     raise ConfigError(
@@ -372,9 +374,11 @@ def _read(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot be read: {error}") from None
 
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("launchready")
-        if data is None:
+        tool = data.get("tool")
+        table = tool.get("launchready") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
             raise ConfigError(f"{path}: has no [tool.launchready] table")
+        data = table
     if not data:
         raise ConfigError(f"{path}: is empty; it needs at least [target] url")
     return parse_config(data, path)

@@ -19,9 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 from launchready.config import Account, Config
 from launchready.engines import access
 from launchready.engines.templates import fill
-from launchready.probe import mail
+from launchready.probe import mail, tls
 from launchready.probe import openapi as openapi_spec
-from launchready.probe import tls
 from launchready.probe.http import HttpProbe, Limits, Response
 from launchready.probe.login import Session, log_in, session_from_token
 from launchready.probe.redact import Redactor
@@ -96,14 +95,17 @@ class _Once:
 
     def peek(self) -> Any:
         """The value when it was computed and succeeded, else None (never starts the work)."""
-        if self._task is None or not self._task.done() or self._task.exception():
+        task = self._task
+        if task is None or not task.done() or task.cancelled() or task.exception():
             return None
-        return self._task.result()
+        return task.result()
 
     async def get(self) -> Any:
         if self._task is None:
             self._task = asyncio.ensure_future(self._factory())
-        return await self._task
+        # Shielded: a check that times out while waiting must not cancel the shared fact
+        # for every other check waiting on it.
+        return await asyncio.shield(self._task)
 
 
 class ScanContext:

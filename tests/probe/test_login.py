@@ -61,6 +61,11 @@ def login_app(password: str, token: str) -> FastAPI:
         done.set_cookie("sessionid", session_id, httponly=True)
         return done
 
+    @app.post("/revoke-all")
+    async def revoke_all() -> Response:
+        sessions.clear()
+        return Response(status_code=204)
+
     @app.get("/me")
     async def me(request: Request) -> Response:
         auth = request.headers.get("authorization", "")
@@ -183,3 +188,24 @@ def test_missing_environment_variable_is_named(
     monkeypatch.delenv("LR_T_USER", raising=False)
     alive, error = asyncio.run(logged_in(context(port, FLOWS["json"], CREDENTIALS)))
     assert not alive and error == "cannot log in alice: $LR_T_USER is not set"
+
+
+def test_expired_session_is_renewed(
+    server: tuple[int, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, password, _ = server
+    monkeypatch.setenv("LR_T_USER", EMAIL)
+    monkeypatch.setenv("LR_T_PASS", password)
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        ctx = context(port, FLOWS["html-form-csrf"], CREDENTIALS)
+        try:
+            first = await ctx.session("alice")
+            await ctx.http.send("POST", ctx.url("/revoke-all"))
+            dead = not await ctx.is_alive(first)
+            renewed = await ctx.session("alice")
+            return dead, renewed is not first, await ctx.is_alive(renewed)
+        finally:
+            await ctx.aclose()
+
+    assert asyncio.run(scenario()) == (True, True, True)

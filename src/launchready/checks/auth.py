@@ -85,6 +85,9 @@ async def _token_of(ctx: ScanContext) -> str | None:
 @check("auth.protected-operations", needs=("protected",))
 async def protected_operations(ctx: ScanContext, report: CheckReport) -> None:
     operations, source = await ctx.protected_operations()
+    if not operations and ctx.config.target.openapi not in (None, "none"):
+        report.error(f"the configured OpenAPI document could not be read: {source}")
+        return
     if not operations:
         report.unverified(
             f"no protected operation known ({source})",

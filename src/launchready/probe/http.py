@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from launchready.findings import Exchange
-from launchready.probe.redact import Redactor, mask
+from launchready.probe.redact import SENSITIVE_HEADERS, Redactor, mask
 
 EVIDENCE_BODY_CHARS = 1500
 MAX_REDIRECTS = 6
@@ -263,7 +263,7 @@ class HttpProbe:
             result = await asyncio.wait_for(self._exchange(request), self._total_timeout)
         except TimeoutError:
             result = Response(
-                method, url, error=f"no complete answer within {self._total_timeout:.0f} s"
+                method, url, error=f"no complete answer within {self._total_timeout:g} s"
             )
         except httpx.HTTPError as error:
             result = Response(method, url, error=describe_error(error))
@@ -271,6 +271,7 @@ class HttpProbe:
             result = Response(method, url, error=f"connection failed: {error}")
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         result.request_headers = dict(request.headers)
+        self._register_sent_credentials(request)
         result.exchange = self._record(request, result)
         return result
 
@@ -303,7 +304,7 @@ class HttpProbe:
             if size > cap:
                 return b"".join(chunks)[:cap], True
         raw = b"".join(chunks)
-        return _decode(raw, response.headers.get("content-encoding", "")), False
+        return _decode(raw, response.headers.get("content-encoding", ""), cap)
 
     async def follow(
         self, method: str, url: str, *, headers: Mapping[str, str] | None = None
@@ -327,6 +328,18 @@ class HttpProbe:
         chain.append(Response(method, url, error=f"more than {MAX_REDIRECTS} redirects"))
         return chain
 
+    def _register_sent_credentials(self, request: httpx.Request) -> None:
+        """What we send as a credential must be masked too where a server echoes it back."""
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if lower in ("authorization", "proxy-authorization"):
+                self.redactor.register(value.partition(" ")[2] or value)
+            elif lower == "cookie":
+                for part in value.split(";"):
+                    self.redactor.register(part.partition("=")[2].strip())
+            elif lower in SENSITIVE_HEADERS:
+                self.redactor.register(value)
+
     def _record(self, request: httpx.Request, response: Response) -> Exchange:
         redact = self.redactor
         body = request.content.decode("utf-8", errors="replace") if _has_body(request) else ""
@@ -336,7 +349,7 @@ class HttpProbe:
             request_headers=redact.headers(_shown_request_headers(request)),
             request_body=redact.text(body[:EVIDENCE_BODY_CHARS]),
             status=response.status,
-            response_headers=redact.headers(dict(response.headers)),
+            response_headers=_redacted_headers(redact, response.headers),
             response_body=redact.text(response.text[:EVIDENCE_BODY_CHARS]),
             error=response.error,
             elapsed_ms=round(response.elapsed_ms, 1) if response.elapsed_ms else None,
@@ -358,7 +371,7 @@ class HttpProbe:
                 "content-length",
             ):
                 continue
-            parts += ["-H", f"{name}: {_placeholder(lower, value)}"]
+            parts += ["-H", f"{name}: {_placeholder(lower, value, self.redactor)}"]
         if body:
             parts += ["--data", self.redactor.text(body)]
         host = _host(response.url)
@@ -387,7 +400,15 @@ def _shown_request_headers(request: httpx.Request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() not in skipped}
 
 
-def _placeholder(name: str, value: str) -> str:
+def _redacted_headers(redact: Redactor, headers: httpx.Headers) -> dict[str, str]:
+    """Each value masked on its own: several Set-Cookie headers must not merge before masking."""
+    return {
+        name: ", ".join(redact.header(name, value) for value in headers.get_list(name))
+        for name in headers.keys()  # noqa: SIM118 (httpx.Headers iterates with duplicates)
+    }
+
+
+def _placeholder(name: str, value: str, redactor: Redactor) -> str:
     if name in ("authorization", "proxy-authorization"):
         scheme = value.split(" ", 1)[0] if " " in value else "Bearer"
         return f"{scheme} $TOKEN"
@@ -395,22 +416,34 @@ def _placeholder(name: str, value: str) -> str:
         return "; ".join(f"{c.split('=', 1)[0]}=$COOKIE" for c in value.split("; "))
     if name in ("x-api-key", "x-auth-token"):
         return "$TOKEN"
-    return value
+    return redactor.header(name, value)
 
 
-def _decode(raw: bytes, encoding: str) -> bytes:
-    """Undo gzip/deflate ourselves: we read raw bytes so the size cap applies to the wire."""
+def _decode(raw: bytes, encoding: str, cap: int) -> tuple[bytes, bool]:
+    """Undo gzip/deflate ourselves, capped: the size cap applies on the wire and after it."""
     import zlib
 
     encoding = encoding.lower().strip()
+    if encoding not in ("gzip", "deflate"):
+        return raw, False
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
     try:
-        if encoding == "gzip":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, 20_000_000)
-        if encoding == "deflate":
-            return zlib.decompressobj().decompress(raw, 20_000_000)
+        body = inflater.decompress(raw, cap)
     except zlib.error:
-        return raw
-    return raw
+        return raw, False
+    return body, bool(inflater.unconsumed_tail)
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Is `kind` anywhere in the chain of causes? httpx words some failures generically."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 10:
+        if isinstance(current, kind):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 def describe_error(error: httpx.HTTPError) -> str:
@@ -422,6 +455,8 @@ def describe_error(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.ReadTimeout):
         return "the server accepted the connection but did not answer in time"
     if isinstance(error, httpx.ConnectError):
+        if _caused_by(error, ConnectionRefusedError):
+            return "connection refused"
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
             return f"TLS certificate not trusted: {text}"
         if "refused" in text.lower():

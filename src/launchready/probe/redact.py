@@ -63,9 +63,7 @@ class Redactor:
             if value in text:
                 text = text.replace(value, mask(value))
         text = _JWT.sub(lambda m: mask(m.group(0)), text)
-        return _ASSIGNMENT.sub(
-            lambda m: f"{m.group('key')}{m.group('sep')}{mask(m.group('value'))}", text
-        )
+        return _ASSIGNMENT.sub(_mask_assignment, text)
 
     def header(self, name: str, value: str) -> str:
         lower = name.lower()
@@ -75,6 +73,13 @@ class Redactor:
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {name: self.header(name, value) for name, value in headers.items()}
+
+
+def _mask_assignment(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if "…" in value or value == "****":
+        return match.group(0)  # masked already
+    return f"{match.group('key')}{match.group('sep')}{mask(value)}"
 
 
 def _mask_header_value(name: str, value: str) -> str:
