@@ -10,7 +10,7 @@ import pytest
 
 from launchready.context import ScanContext
 from launchready.demo import FLAWS, start_demo
-from launchready.demo_config import demo_config
+from launchready.demo_config import demo_config, free_loopback_port
 from launchready.runner import run_scan
 from launchready.scan import ScanResult
 
@@ -19,8 +19,10 @@ SHARED = REPO.parent / "shared"
 
 
 def scan_portal(flaws: frozenset[str], only: tuple[str, ...] = ()) -> ScanResult:
-    with start_demo(flaws) as portal:
-        config = demo_config(portal)
+    """Start the demo with these flaws, its mail going to the scan's SMTP sink, and scan it."""
+    smtp_port = free_loopback_port()
+    with start_demo(flaws, smtp_port=smtp_port) as portal:
+        config = demo_config(portal, smtp_port=smtp_port)
         return asyncio.run(run_scan(ScanContext(config), only=only))
 
 

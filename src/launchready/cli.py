@@ -194,14 +194,16 @@ def demo(
 ) -> None:
     """Start the bundled sample portal on loopback, scan it, and stop it again."""
     from launchready.demo import FLAWS, start_demo
-    from launchready.demo_config import demo_config
+    from launchready.demo_config import demo_config, free_loopback_port
 
     _setup_logging(verbose)
     flaws = frozenset() if hardened else frozenset(FLAWS)
     err.print(f"starting the demo portal ({'hardened' if hardened else 'flawed'}) on loopback…")
     try:
-        with start_demo(flaws) as portal:
-            config = demo_config(portal)
+        # The scan's SMTP sink takes the portal's mail (reset and invite links).
+        smtp_port = free_loopback_port()
+        with start_demo(flaws, smtp_port=smtp_port) as portal:
+            config = demo_config(portal, smtp_port=smtp_port)
             result = _scan(config, Path.cwd(), [], [])
     except KeyboardInterrupt:
         err.print("interrupted; the demo portal was stopped")

@@ -8,6 +8,7 @@ the portal starts and handed over in this process's environment only.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,12 +24,20 @@ class RunningPortal(Protocol):
     accounts: list[dict[str, Any]]
 
 
+def free_loopback_port() -> int:
+    """A port nothing listens on right now, for the scan's SMTP sink."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _account_env(account: dict[str, Any], tenant_ids: dict[str, str]) -> dict[str, str]:
     name = account["email"].split("@", 1)[0]
     prefix = f"LAUNCHREADY_DEMO_{name.upper()}"
     os.environ[f"{prefix}_EMAIL"] = account["email"]
     os.environ[f"{prefix}_PASSWORD"] = account["password"]
-    return {
+    entry = {
         "name": name,
         "tenant": account["org"],
         "tenant_id": tenant_ids[account["org"]],
@@ -36,6 +45,10 @@ def _account_env(account: dict[str, Any], tenant_ids: dict[str, str]) -> dict[st
         "username_env": f"{prefix}_EMAIL",
         "password_env": f"{prefix}_PASSWORD",
     }
+    if account.get("expired_token"):
+        os.environ[f"{prefix}_EXPIRED_TOKEN"] = account["expired_token"]
+        entry["expired_token_env"] = f"{prefix}_EXPIRED_TOKEN"
+    return entry
 
 
 def demo_config(portal: RunningPortal, *, smtp_port: int | None = None) -> Config:

@@ -153,8 +153,21 @@ def test_catalogue_names_every_toggle() -> None:
         "unauth-export",
         "jwt-alg-none",
         "jwt-weak-secret",
+        "jwt-no-expiry",
         "slow-login",
         "short-cert",
+        "idor-documents",
+        "org-from-query",
+        "mass-assignment-role",
+        "list-leak",
+        "admin-open-to-members",
+        "logout-no-revoke",
+        "reset-token-reusable",
+        "invite-token-reusable",
+        "enumeration-messages",
+        "session-fixation",
+        "long-session",
+        "no-mfa",
     }
     assert all(isinstance(text, str) and text for text in FLAWS.values())
 
@@ -173,8 +186,13 @@ def test_portal_attributes(hardened: Portal) -> None:
         ("alice@acme.test", "acme", "admin"),
         ("bob@globex.test", "globex", "admin"),
         ("carol@acme.test", "acme", "member"),
+        ("dave@globex.test", "globex", "member"),
     }
-    assert len({a["password"] for a in demo.accounts}) == 3
+    assert len({a["password"] for a in demo.accounts}) == 4
+    expired = {a["email"]: a["expired_token"] for a in demo.accounts}
+    for email, token in expired.items():
+        headers = {"Authorization": f"Bearer {token}"}
+        assert hardened.https("GET", "/api/me", headers=headers).status_code == 401, email
 
 
 def test_stop_cleans_up() -> None:
@@ -199,7 +217,6 @@ def test_core_api(mode: str, request: pytest.FixtureRequest) -> None:
 
     wrong = portal.https("POST", "/api/login", json={"email": "alice@acme.test", "password": "x"})
     assert wrong.status_code == 401
-    assert wrong.json() == {"detail": "invalid credentials"}
 
     me = portal.https("GET", "/api/me", headers=portal.auth("alice@acme.test")).json()
     assert (me["email"], me["org"], me["role"]) == ("alice@acme.test", "acme", "admin")
@@ -207,9 +224,8 @@ def test_core_api(mode: str, request: pytest.FixtureRequest) -> None:
     assert portal.https("GET", "/api/me").status_code == 401
 
 
-@pytest.mark.parametrize("mode", ["flawed", "hardened"])
-def test_tenant_isolation(mode: str, request: pytest.FixtureRequest) -> None:
-    portal: Portal = request.getfixturevalue(mode)
+def test_tenant_isolation(hardened: Portal) -> None:
+    portal = hardened
     alice, bob = portal.auth("alice@acme.test"), portal.auth("bob@globex.test")
 
     acme_docs = portal.https("GET", "/api/documents", headers=alice).json()
@@ -225,9 +241,8 @@ def test_tenant_isolation(mode: str, request: pytest.FixtureRequest) -> None:
     )
 
 
-@pytest.mark.parametrize("mode", ["flawed", "hardened"])
-def test_roles(mode: str, request: pytest.FixtureRequest) -> None:
-    portal: Portal = request.getfixturevalue(mode)
+def test_roles(hardened: Portal) -> None:
+    portal = hardened
     alice, carol = portal.auth("alice@acme.test"), portal.auth("carol@acme.test")
 
     users = portal.https("GET", "/api/admin/users", headers=alice).json()
@@ -259,14 +274,13 @@ def test_uploads_and_forms(mode: str, request: pytest.FixtureRequest) -> None:
     assert saved.json()["fields"] == {"vat": "GB1"}
 
 
-@pytest.mark.parametrize("mode", ["flawed", "hardened"])
-def test_invite_flow(mode: str, request: pytest.FixtureRequest) -> None:
-    portal: Portal = request.getfixturevalue(mode)
+def test_invite_flow(hardened: Portal) -> None:
+    portal = hardened
     invite = portal.https(
         "POST",
         "/api/invites",
         headers=portal.auth("alice@acme.test"),
-        json={"email": f"dave-{mode}@acme.test"},
+        json={"email": "erin@acme.test"},
     )
     assert invite.status_code == 201
 
@@ -277,9 +291,8 @@ def test_invite_flow(mode: str, request: pytest.FixtureRequest) -> None:
     assert portal.https("POST", "/api/invites/accept", json=body).status_code == 400
 
 
-@pytest.mark.parametrize("mode", ["flawed", "hardened"])
-def test_logout_revokes_token_and_session(mode: str, request: pytest.FixtureRequest) -> None:
-    portal: Portal = request.getfixturevalue(mode)
+def test_logout_revokes_token_and_session(hardened: Portal) -> None:
+    portal = hardened
     login = portal.login("bob@globex.test")
     token, session = login.json()["access_token"], login.cookies["session"]
     bearer = {"Authorization": f"Bearer {token}"}
@@ -573,3 +586,143 @@ def test_short_cert(flawed: Portal, hardened: Portal) -> None:
 
     names = {value for _, value in peer_certificate(hardened)["subjectAltName"]}
     assert names == {"portal.test", "www.portal.test"}
+
+
+# --- access-control flaws ------------------------------------------------------------------
+
+
+def test_enumeration_messages(flawed: Portal, hardened: Portal) -> None:
+    def answers(portal: Portal, email: str) -> list[tuple[int, str]]:
+        login = portal.https("POST", "/api/login", json={"email": email, "password": "x" * 12})
+        reset = portal.https("POST", "/api/password-reset", json={"email": email})
+        return [(login.status_code, login.text), (reset.status_code, reset.text)]
+
+    unknown = "nobody-here@acme.test"
+    assert answers(hardened, "carol@acme.test") == answers(hardened, unknown)
+    flawed_known, flawed_unknown = answers(flawed, "carol@acme.test"), answers(flawed, unknown)
+    assert all(k != u for k, u in zip(flawed_known, flawed_unknown, strict=True))
+
+
+def test_idor_documents(flawed: Portal, hardened: Portal) -> None:
+    for portal, expected in ((flawed, 200), (hardened, 404)):
+        bob = portal.auth("bob@globex.test")
+        assert portal.https("GET", "/api/documents/1", headers=bob).status_code == expected
+        rename = {"filename": "renamed.pdf"}
+        patched = portal.https("PATCH", "/api/documents/2", headers=bob, json=rename)
+        assert patched.status_code == expected
+
+
+def test_list_leak(flawed: Portal, hardened: Portal) -> None:
+    def listed_orgs(portal: Portal) -> set[str]:
+        docs = portal.https("GET", "/api/documents", headers=portal.auth("bob@globex.test"))
+        return {doc["org"] for doc in docs.json()}
+
+    assert listed_orgs(flawed) == {"acme", "globex"}
+    assert listed_orgs(hardened) == {"globex"}
+
+
+def test_org_from_query(flawed: Portal, hardened: Portal) -> None:
+    def orgs_seen(portal: Portal, **kwargs: Any) -> set[str]:
+        bob = portal.auth("bob@globex.test")
+        headers = {**bob, **kwargs.pop("headers", {})}
+        docs = portal.https("GET", "/api/documents", headers=headers, **kwargs)
+        return {doc["org"] for doc in docs.json()}
+
+    assert orgs_seen(flawed, params={"org_id": "1"}) == {"acme"}
+    assert orgs_seen(flawed, headers={"X-Org-Id": "1"}) == {"acme"}
+    assert orgs_seen(hardened, params={"org_id": "1"}) == {"globex"}
+    assert orgs_seen(hardened, headers={"X-Org-Id": "1"}) == {"globex"}
+
+
+def test_mass_assignment_role(flawed: Portal, hardened: Portal) -> None:
+    for portal, expected in ((flawed, "admin"), (hardened, "member")):
+        carol = {
+            "Authorization": f"Bearer {portal.login('carol@acme.test').json()['access_token']}"
+        }
+        body = {"name": "Carol Chen", "role": "admin"}
+        assert portal.https("PATCH", "/api/me", headers=carol, json=body).status_code == 200
+        assert portal.https("GET", "/api/me", headers=carol).json()["role"] == expected
+        # Put carol back, so that the other tests see a member.
+        portal.https("PATCH", "/api/me", headers=carol, json={"role": "member"})
+
+
+def test_admin_open_to_members(flawed: Portal, hardened: Portal) -> None:
+    for portal, expected in ((flawed, 200), (hardened, 403)):
+        carol = portal.auth("carol@acme.test")
+        assert portal.https("GET", "/api/admin/users", headers=carol).status_code == expected
+
+
+def test_logout_no_revoke(flawed: Portal) -> None:
+    login = flawed.login("bob@globex.test")
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    cookie = {"Cookie": f"session={login.cookies['session']}"}
+
+    assert flawed.https("POST", "/api/logout", headers=bearer).status_code == 204
+    assert flawed.https("GET", "/api/me", headers=bearer).status_code == 200
+    assert flawed.https("GET", "/api/me", headers=cookie).status_code == 200
+
+
+def test_invite_token_reusable(flawed: Portal) -> None:
+    alice = flawed.auth("alice@acme.test")
+    token = flawed.https("POST", "/api/invites", headers=alice, json={}).json()["token"]
+    body = {"token": token, "password": "a long passphrase", "name": "Frank"}
+
+    first = flawed.https("POST", "/api/invites/accept", json=body)
+    second = flawed.https("POST", "/api/invites/accept", json=body)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["email"] != second.json()["email"]
+
+
+def reset_link_token(portal: Portal, email: str) -> str:
+    """Ask for a reset and read the token from the mail the portal sent."""
+    sent = len(portal.demo.outbox)
+    assert portal.https("POST", "/api/password-reset", json={"email": email}).status_code == 202
+    mail = portal.demo.outbox[sent]
+    assert mail["to"] == email
+    return mail["body"].split("token=", 1)[1].split()[0]
+
+
+def test_reset_token_reusable(flawed: Portal, hardened: Portal) -> None:
+    for portal, second_use in ((flawed, 200), (hardened, 400)):
+        token = reset_link_token(portal, "dave@globex.test")
+        body = {"token": token, "password": "a brand new passphrase"}
+        confirm = "/api/password-reset/confirm"
+        assert portal.https("POST", confirm, json=body).status_code == 200
+        assert portal.https("POST", confirm, json=body).status_code == second_use
+
+
+def test_session_fixation(flawed: Portal, hardened: Portal) -> None:
+    planted = "planted-session-id-0123456789"
+    for portal, kept in ((flawed, True), (hardened, False)):
+        password = portal.account("carol@acme.test")["password"]
+        login = portal.https(
+            "POST",
+            "/api/login",
+            json={"email": "carol@acme.test", "password": password},
+            headers={"Cookie": f"session={planted}-{kept}"},
+        )
+        assert (login.cookies["session"] == f"{planted}-{kept}") is kept
+
+
+def test_long_session(flawed: Portal, hardened: Portal) -> None:
+    def max_age(portal: Portal) -> int:
+        cookie = portal.cached_login("alice@acme.test").headers["set-cookie"].lower()
+        return int(cookie.split("max-age=", 1)[1].split(";", 1)[0])
+
+    assert max_age(flawed) == 30 * 86400
+    assert max_age(hardened) == 8 * 3600
+
+
+def test_no_mfa(flawed: Portal, hardened: Portal) -> None:
+    assert (
+        flawed.https("GET", "/api/mfa", headers=flawed.auth("alice@acme.test")).status_code == 404
+    )
+    mfa = hardened.https("GET", "/api/mfa", headers=hardened.auth("alice@acme.test"))
+    assert mfa.status_code == 200 and mfa.json()["available"] is True
+
+
+def test_jwt_no_expiry(flawed: Portal, hardened: Portal) -> None:
+    for portal, expected in ((flawed, 200), (hardened, 401)):
+        token = portal.account("alice@acme.test")["expired_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert portal.https("GET", "/api/me", headers=headers).status_code == expected

@@ -6,8 +6,6 @@ role`). Hardened, every public answer is the same whether or not the address is 
 same work is done either way so response times do not tell either.
 """
 
-from __future__ import annotations
-
 import base64
 import re
 import secrets

@@ -106,6 +106,7 @@ class TokenService:
         self._store = store
         self._secret = signing_secret(flaws)
         self._accept_unsigned = "jwt-alg-none" in flaws
+        self._check_expiry = "jwt-no-expiry" not in flaws
         self._adopt_session_ids = "session-fixation" in flaws
         self.session_lifetime_s = (
             LONG_SESSION_LIFETIME_S if "long-session" in flaws else SESSION_LIFETIME_S
@@ -121,16 +122,7 @@ class TokenService:
         who planted the id in a victim's browser shares the victim's session after login.
         """
         jti = secrets.token_urlsafe(16)
-        now = int(time.time())
-        claims = {
-            "sub": str(user.id),
-            "org": org_slug,
-            "role": user.role,
-            "jti": jti,
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME_S,
-        }
-        token = jwt.encode(claims, self._secret, algorithm="HS256")
+        token = self._sign(user, org_slug, jti, int(time.time()))
 
         with self._store.session() as db:
             session_id = self._new_session_id(db, presented_session_id)
@@ -144,6 +136,23 @@ class TokenService:
             )
 
         return token, session_id
+
+    def expired_token(self, user: User, org_slug: str) -> str:
+        """A token exactly like a login's, issued and expired an hour and more ago: what a staging
+        team hands the scanner so it can test expiry without waiting (no session row)."""
+        issued = int(time.time()) - TOKEN_LIFETIME_S - 120
+        return self._sign(user, org_slug, secrets.token_urlsafe(16), issued)
+
+    def _sign(self, user: User, org_slug: str, jti: str, issued_at: int) -> str:
+        claims = {
+            "sub": str(user.id),
+            "org": org_slug,
+            "role": user.role,
+            "jti": jti,
+            "iat": issued_at,
+            "exp": issued_at + TOKEN_LIFETIME_S,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def _new_session_id(self, db: Session, presented: str | None) -> str:
         """A fresh random id, unless the fixation flaw accepts the client's unknown one."""
@@ -197,7 +206,8 @@ class TokenService:
                 row.revoked = True
 
     def _decode(self, token: str) -> dict[str, Any]:
-        """Verify signature and expiry; the `jwt-alg-none` flaw skips verification when asked to."""
+        """Verify signature and expiry; the `jwt-alg-none` flaw skips verification when asked to,
+        and `jwt-no-expiry` forgets to compare exp with the clock."""
         if self._accept_unsigned and _looks_unsigned(token):
             return _unverified_claims(token)
 
@@ -206,7 +216,7 @@ class TokenService:
                 token,
                 self._secret,
                 algorithms=["HS256"],
-                options={"require": ["exp", "sub", "jti"]},
+                options={"require": ["exp", "sub", "jti"], "verify_exp": self._check_expiry},
             )
         except jwt.PyJWTError as exc:
             raise AuthError("invalid token") from exc

@@ -4,8 +4,6 @@ dependencies, the user view and the credential check.
 It sits below `portal` and `accounts` so both can declare routes without importing each other.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated, Any

@@ -160,7 +160,7 @@ class HostRoutingMiddleware:
 class CorsMiddleware:
     """CORS for the API: one trusted origin when hardened, any origin with `cors-reflect`."""
 
-    allow_methods = "GET, POST, PUT, DELETE, OPTIONS"
+    allow_methods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
     allow_headers = "Authorization, Content-Type"
 
     def __init__(self, app: ASGIApp, *, flaws: frozenset[str], allowed_origin: str) -> None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from . import accounts
+from .accounts import router as accounts_router
 from .auth import Principal, TokenService, hash_password, token_digest
 from .common import (
     MIN_PASSWORD_LENGTH,
@@ -100,16 +100,10 @@ class TokenOut(BaseModel):
     token_type: Literal["bearer"] = "bearer"
 
 
-class UserOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    org: str
-    role: str
-
-
 class DocumentOut(BaseModel):
     id: int
+    org: str
+    owner_id: int
     filename: str
     size: int
     content_type: str
@@ -120,6 +114,10 @@ class UploadIn(BaseModel):
     filename: str = Field(min_length=1, max_length=255)
     size: int = Field(ge=0)
     content_type: str = Field(max_length=100)
+
+
+class RenameIn(BaseModel):
+    filename: str = Field(min_length=1, max_length=255)
 
 
 class UploadOut(BaseModel):
@@ -161,33 +159,14 @@ class HealthOut(BaseModel):
 # --- shared helpers ------------------------------------------------------------------------
 
 
-async def slow_down_if_flawed(ctx: PortalContext) -> None:
-    """`slow-login`: the credential endpoints stall as if hashing were badly tuned."""
-    if "slow-login" in ctx.flaws:
-        await asyncio.sleep(SLOW_LOGIN_S)
-
-
-async def check_credentials(ctx: PortalContext, email: str, password: str) -> tuple[User, str]:
-    """Look up and verify a user; unknown emails still pay for a hash so timing stays flat."""
-    with ctx.store.session() as db:
-        user = db.query(User).filter(User.email == email.strip().lower()).one_or_none()
-        org = db.get(Org, user.org_id) if user is not None else None
-
-    password_hash = user.password_hash if user is not None else ctx.dummy_hash
-    valid = await run_in_threadpool(verify_password, password_hash, password)
-    if user is None or org is None or not valid:
-        raise HTTPException(401, "invalid credentials")
-
-    return user, org.slug
-
-
 def set_session_cookie(response: Response, ctx: PortalContext, session_id: str) -> None:
-    """The opaque session cookie; `insecure-cookie` drops every protective attribute."""
+    """The opaque session cookie, living as long as the server-side session (8 h, or a month
+    with `long-session`); `insecure-cookie` drops every protective attribute."""
     secure = ctx.secure_cookies
     response.set_cookie(
         "session",
         session_id,
-        max_age=3600,
+        max_age=ctx.tokens.session_lifetime_s,
         path="/",
         secure=secure,
         httponly=secure,
@@ -195,15 +174,12 @@ def set_session_cookie(response: Response, ctx: PortalContext, session_id: str) 
     )
 
 
-def user_out(user: User, org_slug: str) -> UserOut:
-    """API view of a user."""
-    return UserOut(id=user.id, email=user.email, name=user.name, org=org_slug, role=user.role)
-
-
-def document_out(doc: Document) -> DocumentOut:
-    """API view of a document."""
+def document_out(doc: Document, org: Org | None) -> DocumentOut:
+    """API view of a document; org and owner are included so a reader can tell whose it is."""
     return DocumentOut(
         id=doc.id,
+        org=org.slug if org is not None else "",
+        owner_id=doc.owner_id,
         filename=doc.filename,
         size=doc.size,
         content_type=doc.content_type,
@@ -211,8 +187,24 @@ def document_out(doc: Document) -> DocumentOut:
     )
 
 
+def find_document(ctx: PortalContext, doc_id: int, org_id: int) -> tuple[Document, Org | None]:
+    """A document of the given org, with its org; other orgs' documents are indistinguishable
+    from none (404, not 403). `idor-documents` forgets the org comparison."""
+    with ctx.store.session() as db:
+        doc = db.get(Document, doc_id)
+        org = db.get(Org, doc.org_id) if doc is not None else None
+
+    if doc is None:
+        raise HTTPException(404, "document not found")
+
+    if doc.org_id != org_id and "idor-documents" not in ctx.flaws:
+        raise HTTPException(404, "document not found")
+
+    return doc, org
+
+
 def org_document(ctx: PortalContext, principal: Principal, doc_id: int) -> Document:
-    """A document of the caller's org; other orgs' documents are indistinguishable from none."""
+    """A document of the caller's org, always checked (the upload step has no IDOR flaw)."""
     with ctx.store.session() as db:
         doc = db.get(Document, doc_id)
 
@@ -220,6 +212,38 @@ def org_document(ctx: PortalContext, principal: Principal, doc_id: int) -> Docum
         raise HTTPException(404, "document not found")
 
     return doc
+
+
+async def client_tenant(request: Request, ctx: PortalContext) -> int | None:
+    """`org-from-query`: the org the client asks for, by query parameter, header or JSON body
+    field, believed over the session's. None when hardened or when nothing usable was sent."""
+    if "org-from-query" not in ctx.flaws:
+        return None
+
+    candidates: list[object] = [request.query_params.get(name) for name in TENANT_QUERY_PARAMS]
+    candidates += [request.headers.get(name) for name in TENANT_HEADERS]
+    candidates.append(await json_body_field(request, "org_id"))
+
+    with ctx.store.session() as db:
+        for value in candidates:
+            org_id = resolve_org(db, value)
+            if org_id is not None:
+                return org_id
+
+    return None
+
+
+async def json_body_field(request: Request, name: str) -> object:
+    """One top-level field of a JSON request body, or None (no body, not JSON, not an object)."""
+    if "json" not in request.headers.get("content-type", ""):
+        return None
+
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+
+    return body.get(name) if isinstance(body, dict) else None
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -277,7 +301,7 @@ async def login_submit(
     except HTTPException:
         return render_login(ctx, "Invalid email or password.", status=401)
 
-    _, session_id = ctx.tokens.login(user, org_slug)
+    _, session_id = ctx.tokens.login(user, org_slug, request.cookies.get("session"))
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(response, ctx, session_id)
     return response
@@ -351,12 +375,12 @@ async def health() -> HealthOut:
 
 
 @api.post("/login")
-async def api_login(body: LoginIn, ctx: Ctx) -> JSONResponse:
+async def api_login(body: LoginIn, request: Request, ctx: Ctx) -> JSONResponse:
     """Exchange email and password for a JWT, and set the session cookie for browser use."""
     await slow_down_if_flawed(ctx)
     user, org_slug = await check_credentials(ctx, body.email, body.password)
 
-    token, session_id = ctx.tokens.login(user, org_slug)
+    token, session_id = ctx.tokens.login(user, org_slug, request.cookies.get("session"))
     response = JSONResponse(TokenOut(access_token=token).model_dump())
     set_session_cookie(response, ctx, session_id)
     return response
@@ -364,36 +388,42 @@ async def api_login(body: LoginIn, ctx: Ctx) -> JSONResponse:
 
 @api.post("/logout", status_code=204)
 async def api_logout(principal: Auth, ctx: Ctx) -> Response:
-    """End the session: the token's jti is denylisted and the linked cookie session revoked."""
-    ctx.tokens.revoke(principal)
+    """End the session: the token's jti is denylisted and the linked cookie session revoked.
+    `logout-no-revoke` only clears the cookie, so a copied token or session id lives on."""
+    if "logout-no-revoke" not in ctx.flaws:
+        ctx.tokens.revoke(principal)
 
     response = Response(status_code=204)
     response.delete_cookie("session", path="/")
     return response
 
 
-@api.get("/me")
-async def me(principal: Auth, ctx: Ctx) -> UserOut:
-    """The caller's own profile."""
-    with ctx.store.session() as db:
-        user = db.get(User, principal.user_id)
-
-    if user is None:
-        raise not_authenticated()
-
-    return user_out(user, principal.org)
-
-
 @api.get("/documents")
-async def list_documents(principal: Auth, ctx: Ctx) -> list[DocumentOut]:
-    """The caller's org's documents."""
+async def list_documents(request: Request, principal: Auth, ctx: Ctx) -> list[DocumentOut]:
+    """The caller's org's documents (`list-leak`: everyone's; `org-from-query`: any one org's)."""
+    org_id = await listing_scope(request, principal, ctx)
+
     with ctx.store.session() as db:
-        docs = db.query(Document).filter(Document.org_id == principal.org_id).order_by(Document.id)
-        return [document_out(doc) for doc in docs]
+        query = db.query(Document, Org).join(Org, Document.org_id == Org.id)
+        if org_id is not None:
+            query = query.filter(Document.org_id == org_id)
+        return [document_out(doc, org) for doc, org in query.order_by(Document.id)]
+
+
+async def listing_scope(request: Request, principal: Principal, ctx: PortalContext) -> int | None:
+    """Which org the listing shows; None means all of them (the `list-leak` flaw)."""
+    requested = await client_tenant(request, ctx)
+    if requested is not None:
+        return requested
+
+    if "list-leak" in ctx.flaws:
+        return None
+
+    return principal.org_id
 
 
 @api.post("/documents", status_code=201)
-async def start_upload(body: UploadIn, principal: Auth, ctx: Ctx) -> UploadOut:
+async def start_upload(body: UploadIn, request: Request, principal: Auth, ctx: Ctx) -> UploadOut:
     """Upload initiation: validate the declared size and type before any bytes are sent."""
     if body.size > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"file too large (max {MAX_UPLOAD_BYTES} bytes)")
@@ -401,9 +431,10 @@ async def start_upload(body: UploadIn, principal: Auth, ctx: Ctx) -> UploadOut:
     if body.content_type not in ALLOWED_CONTENT_TYPES:
         raise HTTPException(415, "content type not allowed")
 
+    org_id = await client_tenant(request, ctx) or principal.org_id
     with ctx.store.session() as db:
         doc = Document(
-            org_id=principal.org_id,
+            org_id=org_id,
             filename=body.filename,
             size=body.size,
             content_type=body.content_type,
@@ -437,15 +468,31 @@ async def upload_content(doc_id: DocId, request: Request, principal: Auth, ctx: 
 
 
 @api.get("/documents/{doc_id}")
-async def get_document(doc_id: DocId, principal: Auth, ctx: Ctx) -> DocumentOut:
+async def get_document(doc_id: DocId, request: Request, principal: Auth, ctx: Ctx) -> DocumentOut:
     """One document, scoped to the caller's org (another org's id is a 404, not a 403)."""
-    return document_out(org_document(ctx, principal, doc_id))
+    org_id = await client_tenant(request, ctx) or principal.org_id
+    return document_out(*find_document(ctx, doc_id, org_id))
+
+
+@api.patch("/documents/{doc_id}")
+async def rename_document(doc_id: DocId, body: RenameIn, principal: Auth, ctx: Ctx) -> DocumentOut:
+    """Rename one of the org's documents."""
+    doc, _ = find_document(ctx, doc_id, principal.org_id)
+
+    with ctx.store.session() as db:
+        stored = db.get(Document, doc.id)
+        if stored is None:
+            raise HTTPException(404, "document not found")
+        stored.filename = body.filename
+        org = db.get(Org, stored.org_id)
+
+    return document_out(stored, org)
 
 
 @api.delete("/documents/{doc_id}", status_code=204)
 async def delete_document(doc_id: DocId, principal: Auth, ctx: Ctx) -> Response:
     """Delete one of the org's documents."""
-    doc = org_document(ctx, principal, doc_id)
+    doc, _ = find_document(ctx, doc_id, principal.org_id)
 
     with ctx.store.session() as db:
         stored = db.get(Document, doc.id)
@@ -495,7 +542,8 @@ async def save_form(form_id: FormId, body: FormIn, principal: Auth, ctx: Ctx) ->
 
 @api.post("/invites", status_code=201)
 async def create_invite(principal: Auth, ctx: Ctx, body: InviteIn | None = None) -> InviteOut:
-    """Admins invite colleagues into their org; the token is shown once, stored hashed."""
+    """Admins invite colleagues into their org; the token is shown once, stored hashed, and
+    mailed to the invitee when the invite names one."""
     require_admin(principal)
     request = body or InviteIn()
 
@@ -510,7 +558,18 @@ async def create_invite(principal: Auth, ctx: Ctx, body: InviteIn | None = None)
             )
         )
 
+    if request.email:
+        ctx.mailer.send(request.email, "You're invited", invite_mail(ctx, principal, token))
+
     return InviteOut(token=token)
+
+
+def invite_mail(ctx: PortalContext, principal: Principal, token: str) -> str:
+    """The invitation's body; the link carries the token."""
+    return (
+        f"You have been invited to join {principal.org} on the Client Portal.\n\n"
+        f"Accept the invitation here: {ctx.origin}/invite?token={token}\n"
+    )
 
 
 @api.post("/invites/accept", status_code=201)
@@ -521,14 +580,10 @@ async def accept_invite(body: AcceptIn, ctx: Ctx) -> UserOut:
 
     with ctx.store.session() as db:
         invite = db.query(Invite).filter(Invite.token_hash == token_digest(body.token)).first()
-        if invite is None or invite.used:
+        if invite is None or (invite.used and "invite-token-reusable" not in ctx.flaws):
             raise HTTPException(400, "invalid or used invite")
 
-        email = (invite.email or body.email or f"user{secrets.token_hex(4)}@invited.test").lower()
-        if db.query(User).filter(User.email == email).first() is not None:
-            raise HTTPException(409, "account already exists")
-
-        invite.used = True
+        email = invitee_email(db, invite, body.email)
         user = User(
             email=email,
             name=body.name,
@@ -536,6 +591,7 @@ async def accept_invite(body: AcceptIn, ctx: Ctx) -> UserOut:
             org_id=invite.org_id,
             role=invite.role,
         )
+        invite.used = True
         db.add(user)
         db.flush()
         org = db.get(Org, invite.org_id)
@@ -543,10 +599,38 @@ async def accept_invite(body: AcceptIn, ctx: Ctx) -> UserOut:
     return user_out(user, org.slug if org is not None else "")
 
 
+def invitee_email(db: Session, invite: Invite, requested: str | None) -> str:
+    """The new account's address: the invite's, else the one asked for, else a made-up one.
+
+    A taken address is a 409, except when a reused invite (`invite-token-reusable`) meets its
+    own earlier account: then the next free `name+N@domain` alias is used, so every replay of
+    the token yields one more account.
+    """
+    email = (invite.email or requested or f"user{secrets.token_hex(4)}@invited.test").lower()
+    if not email_taken(db, email):
+        return email
+
+    if not invite.used:
+        raise HTTPException(409, "account already exists")
+
+    local, _, domain = email.partition("@")
+    n = 2
+    while email_taken(db, f"{local}+{n}@{domain}"):
+        n += 1
+
+    return f"{local}+{n}@{domain}"
+
+
+def email_taken(db: Session, email: str) -> bool:
+    """Whether an account with this address exists."""
+    return db.query(User).filter(User.email == email).first() is not None
+
+
 @api.get("/admin/users")
 async def admin_users(principal: Auth, ctx: Ctx) -> list[UserOut]:
-    """Admins list their own org's users; members get 403."""
-    require_admin(principal)
+    """Admins list their own org's users; members get 403 (`admin-open-to-members`: not)."""
+    if "admin-open-to-members" not in ctx.flaws:
+        require_admin(principal)
 
     with ctx.store.session() as db:
         users = db.query(User).filter(User.org_id == principal.org_id).order_by(User.id).all()
@@ -602,9 +686,13 @@ async def crash_on_invalid_input(request: Request, exc: Exception) -> Response:
 
 
 def build_context(
-    flaws: frozenset[str], https_port: int, canonical_host: str, accounts: list[SeedAccount]
+    flaws: frozenset[str],
+    https_port: int,
+    canonical_host: str,
+    accounts: list[SeedAccount],
+    mailer: Mailer,
 ) -> PortalContext:
-    """Create the store, seed it and wire the token service."""
+    """Create the store, seed it and wire the token service and the mailer."""
     store = Store()
     hashes = {account.email: hash_password(account.password) for account in accounts}
     seed(store, accounts, hashes)
@@ -617,6 +705,7 @@ def build_context(
         tokens=TokenService(store, flaws),
         accounts=accounts,
         dummy_hash=hash_password(secrets.token_urlsafe(16)),
+        mailer=mailer,
     )
 
 
@@ -633,27 +722,38 @@ def add_middleware(app: FastAPI, ctx: PortalContext) -> None:
     app.add_middleware(SecurityHeadersMiddleware, flaws=ctx.flaws)
 
 
+def expired_tokens(ctx: PortalContext) -> dict[str, str]:
+    """email -> an expired token of each seeded user, as a staging team would capture one."""
+    with ctx.store.session() as db:
+        rows = db.query(User, Org).join(Org, User.org_id == Org.id).all()
+        return {user.email: ctx.tokens.expired_token(user, org.slug) for user, org in rows}
+
+
 def create_app(
     flaws: frozenset[str],
     *,
     https_port: int,
     canonical_host: str = "portal.test",
     accounts: list[SeedAccount] | None = None,
+    smtp_port: int | None = None,
 ) -> FastAPI:
     """Build the portal with exactly the named flaws on (unknown names are a ValueError).
 
-    The seeded accounts (generated if not given) are on `app.state.portal.accounts`.
+    The seeded accounts (generated if not given) are on `app.state.portal.accounts`, every mail
+    sent on `app.state.portal.mailer.outbox`; with `smtp_port` mails also go to 127.0.0.1.
     """
     unknown = sorted(flaws - FLAWS.keys())
     if unknown:
         raise ValueError(f"unknown flaw(s): {', '.join(unknown)}")
 
-    ctx = build_context(flaws, https_port, canonical_host, accounts or generate_accounts())
+    seeded = accounts or generate_accounts()
+    ctx = build_context(flaws, https_port, canonical_host, seeded, Mailer(smtp_port))
     app = FastAPI(title="Client Portal", version="1.4.2", docs_url=None, redoc_url=None)
     app.state.portal = ctx
 
     app.include_router(pages)
     app.include_router(api)
+    app.include_router(accounts_router)
     if "exposed-files" in flaws:
         app.include_router(leaks)
 

@@ -23,7 +23,8 @@ import trustme
 import uvicorn
 
 from .flaws import FLAWS
-from .portal import create_app
+from .mail import Mailer
+from .portal import create_app, expired_tokens
 from .store import generate_accounts
 
 HOST = "127.0.0.1"
@@ -153,12 +154,15 @@ class DemoPortal:
     """A running demo portal. Use as a context manager, or call `stop()` when done.
 
     Clients must resolve portal.test / www.portal.test to 127.0.0.1 themselves (connect to
-    127.0.0.1 with the Host header and SNI set) and trust `ca_path`.
+    127.0.0.1 with the Host header and SNI set) and trust `ca_path`. Every mail the portal sends
+    is on `outbox`; with `smtp_port` it is also delivered to an SMTP server on 127.0.0.1.
     """
 
-    def __init__(self, flaws: frozenset[str]) -> None:
+    def __init__(self, flaws: frozenset[str], *, smtp_port: int | None = None) -> None:
         self.flaws = flaws
+        self.smtp_port = smtp_port
         self.accounts: list[dict[str, str]] = []
+        self._mailer = Mailer(smtp_port)
         self._tmp = Path(tempfile.mkdtemp(prefix="launchready-demo-"))
         self._sockets = [_bind_free_port(), _bind_free_port()]
         self._listeners: list[_Listener] = []
@@ -178,10 +182,18 @@ class DemoPortal:
         self.ca_path, cert_path, key_path = _write_tls_files(self._tmp, self.flaws)
 
         seeded = generate_accounts()
-        self.accounts = [account.as_dict() for account in seeded]
         app = create_app(
-            self.flaws, https_port=self.https_port, canonical_host=CANONICAL_HOST, accounts=seeded
+            self.flaws,
+            https_port=self.https_port,
+            canonical_host=CANONICAL_HOST,
+            accounts=seeded,
+            smtp_port=self.smtp_port,
         )
+        self._mailer = app.state.portal.mailer
+        expired = expired_tokens(app.state.portal)
+        self.accounts = [
+            {**account.as_dict(), "expired_token": expired[account.email]} for account in seeded
+        ]
 
         https_config = _server_config(app, ssl_certfile=str(cert_path), ssl_keyfile=str(key_path))
         self._listeners = [
@@ -193,6 +205,16 @@ class DemoPortal:
     def base_url(self) -> str:
         """The portal's canonical HTTPS origin."""
         return f"https://{CANONICAL_HOST}:{self.https_port}"
+
+    @property
+    def outbox(self) -> list[dict[str, str]]:
+        """Every mail sent so far, oldest first, as {"to", "subject", "body"} (a live list)."""
+        return self._mailer.outbox
+
+    @property
+    def mail_errors(self) -> list[str]:
+        """SMTP deliveries that failed (the portal carries on; the mail is still in `outbox`)."""
+        return self._mailer.errors
 
     @property
     def http_base_url(self) -> str:
@@ -247,10 +269,13 @@ class DemoPortal:
         self.stop()
 
 
-def start_demo(flaws: frozenset[str]) -> DemoPortal:
-    """Start the demo portal with the named flaws on (empty set = hardened) and return it."""
+def start_demo(flaws: frozenset[str], *, smtp_port: int | None = None) -> DemoPortal:
+    """Start the demo portal with the named flaws on (empty set = hardened) and return it.
+
+    With `smtp_port`, the portal's mails are also sent to an SMTP server on 127.0.0.1 there.
+    """
     unknown = sorted(flaws - FLAWS.keys())
     if unknown:
         raise ValueError(f"unknown flaw(s): {', '.join(unknown)}")
 
-    return DemoPortal(frozenset(flaws)).start()
+    return DemoPortal(frozenset(flaws), smtp_port=smtp_port).start()

@@ -130,22 +130,29 @@ class SeedAccount:
     role: str
 
     def as_dict(self) -> dict[str, str]:
-        """Plain dict form, as exposed on `DemoPortal.accounts`."""
+        """Plain dict form, as exposed on `DemoPortal.accounts`; `org_id` is the tenant id a
+        client would send (as text, like every other value here)."""
         return {
             "email": self.email,
             "password": self.password,
             "name": self.name,
             "org": self.org,
+            "org_id": str(ORG_IDS[self.org]),
             "role": self.role,
         }
 
 
 def generate_accounts() -> list[SeedAccount]:
-    """The three seeded users, with passwords generated now so none is ever stored in the repo."""
+    """The four seeded users, with passwords generated now so none is ever stored in the repo.
+
+    Dave exists for the password-reset probe, which changes his password: no other probe
+    should depend on an account whose credentials the scan itself replaces.
+    """
     return [
         SeedAccount("alice@acme.test", secrets.token_urlsafe(16), "Alice Archer", "acme", "admin"),
         SeedAccount("bob@globex.test", secrets.token_urlsafe(16), "Bob Baker", "globex", "admin"),
         SeedAccount("carol@acme.test", secrets.token_urlsafe(16), "Carol Chen", "acme", "member"),
+        SeedAccount("dave@globex.test", secrets.token_urlsafe(16), "Dave Diaz", "globex", "member"),
     ]
 
 
@@ -176,6 +183,8 @@ def now_iso() -> str:
 
 
 ORGS = {"acme": "Acme Corporation", "globex": "Globex Inc."}
+ORG_IDS = {"acme": 1, "globex": 2}
+"""Fixed, because tenant ids are what clients send (`org-from-query`) and tests name them."""
 
 DOCUMENTS = {
     "acme": [
@@ -192,9 +201,11 @@ FORMS = {"acme": "Acme onboarding details", "globex": "Globex onboarding details
 
 
 def seed(store: Store, accounts: list[SeedAccount], password_hashes: dict[str, str]) -> None:
-    """Create the two orgs, their users, 2 documents and 1 form each, with stable integer ids."""
+    """Create the two orgs, their users, 2 documents and 1 form each, with stable integer ids:
+    orgs acme 1, globex 2; users alice 1, bob 2, carol 3, dave 4; documents 1-2 acme, 3-4 globex;
+    forms 1 acme, 2 globex. Signups and invites get the next ids."""
     with store.session() as db:
-        orgs = {slug: Org(slug=slug, name=name) for slug, name in ORGS.items()}
+        orgs = {slug: Org(id=ORG_IDS[slug], slug=slug, name=name) for slug, name in ORGS.items()}
         db.add_all(orgs.values())
         db.flush()
 
