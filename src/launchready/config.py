@@ -23,6 +23,7 @@ CONFIG_NAME = "launchready.toml"
 _LITERAL_CREDENTIAL_KEYS = {
     "password": "password_env",
     "token": "token_env",
+    "expired_token": "expired_token_env",
     "username": "username_env",
     "cookie": "cookie_env",
     "secret": "an environment variable",
@@ -99,6 +100,9 @@ class Account(_Strict):
     username_env: str | None = None
     password_env: str | None = None
     token_env: str | None = None
+    expired_token_env: str | None = Field(
+        default=None, description="a token of this account that has expired, to test expiry"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -112,7 +116,9 @@ class Account(_Strict):
                     )
         return data
 
-    def credential(self, which: Literal["username", "password", "token"]) -> str | None:
+    def credential(
+        self, which: Literal["username", "password", "token", "expired_token"]
+    ) -> str | None:
         """The value of the named environment variable, or None when unset."""
         env = getattr(self, f"{which}_env")
         return os.environ.get(env) if env else None

@@ -51,6 +51,13 @@ NEEDS: dict[str, Need] = {
         "two accounts in two different tenants are needed",
         "[[accounts]] with tenant",
     ),
+    "mailbox": Need(
+        "mailbox",
+        "no mailbox is configured to read the portal's mail",
+        "mail.smtp_sink, mail.mailpit or mail.imap",
+    ),
+    "reset-flow": Need("reset-flow", "no password-reset flow is configured", "auth.reset"),
+    "invite-flow": Need("invite-flow", "no invite flow is configured", "auth.invite"),
     "attestation-monitoring": Need(
         "attestation-monitoring", "no monitoring attestation", "attestations.monitoring"
     ),
@@ -117,7 +124,7 @@ class ScanContext:
         self.config_dir = config_dir or Path.cwd()
         self.redactor = Redactor()
         for account in config.accounts:
-            for which in ("password", "token"):
+            for which in ("password", "token", "expired_token"):
                 self.redactor.register(account.credential(which))
         scope = config.scope
         self.limits = Limits(
@@ -188,6 +195,13 @@ class ScanContext:
             return bool(config.auth.protected) or config.target.openapi != "none"
         if need == "two-tenants":
             return len(self.tenant_owners()) >= 2
+        if need == "mailbox":
+            mail_config = config.mail
+            return bool(mail_config.smtp_sink or mail_config.mailpit or mail_config.imap)
+        if need == "reset-flow":
+            return config.auth.reset is not None
+        if need == "invite-flow":
+            return config.auth.invite is not None
         if need == "attestation-monitoring":
             return config.attestations.monitoring is not None
         if need == "attestation-rollback":
@@ -354,7 +368,7 @@ class ScanContext:
         return result
 
     async def _open_mailbox(self) -> mail.Mailbox | None:
-        box = mail.open_mailbox(self.config.mail)
+        box = mail.open_mailbox(self.config.mail, allowed_hosts=self.limits.hosts)
         if box is not None:
             await box.start()
         return box

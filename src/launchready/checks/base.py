@@ -143,7 +143,8 @@ class CheckReport:
         outcome = meta.outcomes.get(code) or GENERIC_OUTCOMES.get(code)
         if outcome is None:
             raise KeyError(f"check {self.check.id} has no outcome {code!r} in its metadata")
-        title = outcome.title.format(**words) if words else outcome.title
+        # Titles may name the target ({target}) as well as the words the check passes.
+        title = outcome.title.format(target=target, **words)
         finding = Finding(
             check_id=self.check.id,
             row=self.check.row,

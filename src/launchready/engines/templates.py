@@ -1,4 +1,5 @@
-"""Fills request templates: `{username}`, `{password}`, `{n}`, `{setup.KEY}`, `{response.KEY}`.
+"""Fills request templates: `{username}`, `{password}`, `{n}`, `{setup.KEY}`, `{response.KEY}`,
+and for the auth probes `{email}`, `{token}` and `{new_password}`.
 
 A placeholder that is a whole JSON string value is replaced by the value with its type (so an
 id stays a number); inside a longer string it is replaced by its text.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{(username|password|n|(?:setup|response)\.[\w.]+)\}")
+_PLACEHOLDER = re.compile(
+    r"\{(username|password|n|email|token|new_password|(?:setup|response)\.[\w.]+)\}"
+)
 
 
 def lookup(values: dict[str, Any], key: str) -> Any:

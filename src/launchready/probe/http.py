@@ -217,6 +217,10 @@ class HttpProbe:
                 return cookie.value
         return None
 
+    def set_cookie(self, name: str, value: str, host: str) -> None:
+        """Put a cookie in this identity's jar, as if `host` had set it (session fixation)."""
+        self._client.cookies.set(name, value, domain=host)
+
     def forget_cookies(self) -> None:
         self._client.cookies.clear()
 

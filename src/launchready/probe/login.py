@@ -108,7 +108,8 @@ async def log_in(
     )
     if response.status is None or response.status >= 400:
         reason = response.error or f"HTTP {response.status}"
-        return Session(name, probe, error=f"login failed for account {name} ({reason})")
+        error = f"login failed for account {name} ({reason})"
+        return Session(name, probe, error=error, login_response=response)
 
     token = token_at(response, login.token_path)
     if token:
