@@ -112,3 +112,18 @@ def test_config_operations() -> None:
     assert parse_operation("get /api/me").label == "GET /api/me"
     with pytest.raises(ValueError):
         parse_operation("/api/me")
+
+
+@pytest.mark.parametrize("text", ["[]", '{"log": 3}', '{"log": {"entries": {}}}', "not json"])
+def test_malformed_har_is_a_value_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "broken.har"
+    path.write_text(text)
+    with pytest.raises(ValueError):
+        har_operations(path)
+
+
+def test_har_skips_malformed_entries(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.har"
+    entries = [3, {"request": "x"}, {"request": {"method": "GET", "url": "https://p.test/a"}}]
+    path.write_text(json.dumps({"log": {"entries": entries}}))
+    assert [op.label for op in har_operations(path)] == ["GET /a"]

@@ -84,10 +84,16 @@ def har_operations(path: Path) -> list[Operation]:
     may hold live credentials) are never kept, so they cannot reach a report.
     """
     document = json.loads(path.read_text(encoding="utf-8"))
-    entries = document.get("log", {}).get("entries", [])
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError("not a HAR file (no log.entries list)")
+
     seen: dict[str, Operation] = {}
     for entry in entries[:5000]:
-        request = entry.get("request") or {}
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict):
+            continue
         method = str(request.get("method", "GET")).upper()
         segments = urlsplit(str(request.get("url", ""))).path.split("/")
         templated = "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in segments)
