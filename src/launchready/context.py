@@ -258,12 +258,16 @@ class ScanContext:
 
     async def is_alive(self, session: Session) -> bool:
         """True when the login's `check` operation answers 2xx (or when there is none)."""
+        checked = await self._ask_check(session)
+        return checked is None or _is_2xx(checked)
+
+    async def _ask_check(self, session: Session) -> Response | None:
+        """The answer of the login's `check` operation for this session; None without one."""
         login = self.config.auth.login
         if not (login and login.check):
-            return True
+            return None
         method, _, path = login.check.partition(" ")
-        response = await session.send(method, self.url(path.strip()))
-        return response.status is not None and 200 <= response.status < 300
+        return await session.send(method, self.url(path.strip()))
 
     async def fresh_login(self, name: str) -> Session:
         """A new session of its own (own cookie jar), e.g. to log out without harm."""
@@ -287,6 +291,15 @@ class ScanContext:
 
         session = await log_in(name, probe, login, self.url, username, password)
         self.redactor.register(session.token)
+        if session.error or not login.check:
+            return session
+
+        # A login page that answers 200 with the form again is a failed login: only the
+        # `check` operation tells.
+        checked = await self._ask_check(session)
+        if checked is not None and not _is_2xx(checked):
+            reason = checked.error or f"{login.check} answered HTTP {checked.status} after it"
+            session.error = f"login failed for account {name} ({reason})"
         return session
 
     # -- access control ---------------------------------------------------------------------
@@ -418,6 +431,10 @@ class ScanContext:
         for probe in self._probes:
             await probe.aclose()
         await self.http.aclose()
+
+
+def _is_2xx(response: Response) -> bool:
+    return response.status is not None and 200 <= response.status < 300
 
 
 def _parse_spec(text: str) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def login_app(password: str, token: str) -> FastAPI:
         if not csrf_ok:
             return HTMLResponse("CSRF verification failed", status_code=403)
         if form.get("email") != EMAIL or form.get("password") != password:
-            return HTMLResponse("bad login", status_code=401)
+            # Like most server-rendered apps: the form again, with 200 and a message.
+            return HTMLResponse("<form method=post>Please enter a correct email and password.")
         session_id = secrets.token_hex(16)
         sessions.add(session_id)
         done = RedirectResponse("/", status_code=302)
@@ -169,6 +170,17 @@ def test_wrong_password_is_a_clear_reason(
     monkeypatch.setenv("LR_T_PASS", "not-the-password")
     alive, error = asyncio.run(logged_in(context(port, FLOWS["json"], CREDENTIALS)))
     assert not alive and error == "login failed for account alice (HTTP 401)"
+
+
+def test_form_login_answered_with_the_form_again_is_a_failure(
+    server: tuple[int, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, _, _ = server
+    monkeypatch.setenv("LR_T_USER", EMAIL)
+    monkeypatch.setenv("LR_T_PASS", "not-the-password")
+    alive, error = asyncio.run(logged_in(context(port, FLOWS["html-form-csrf"], CREDENTIALS)))
+    assert not alive
+    assert error == "login failed for account alice (GET /me answered HTTP 401 after it)"
 
 
 def test_token_from_environment(

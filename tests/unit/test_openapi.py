@@ -127,3 +127,16 @@ def test_har_skips_malformed_entries(tmp_path: Path) -> None:
     entries = [3, {"request": "x"}, {"request": {"method": "GET", "url": "https://p.test/a"}}]
     path.write_text(json.dumps({"log": {"entries": entries}}))
     assert [op.label for op in har_operations(path)] == ["GET /a"]
+
+
+def test_resources_with_trailing_slashes() -> None:
+    document = {
+        "openapi": "3.0.3",
+        "paths": {
+            "/api/projects/": {"get": {}, "post": {}},
+            "/api/projects/{id}/": {"get": {}, "patch": {}},
+        },
+    }
+    (found,) = resources(operations(document))
+    assert (found.collection, found.listable, found.creatable) == ("/api/projects/", True, True)
+    assert found.item("12") == "/api/projects/12/"

@@ -135,7 +135,9 @@ async def protected_operations(ctx: ScanContext, report: CheckReport) -> None:
             evidence=evidence_of(ctx, response),
         )
     if not any(bypassed.values()):
-        note = f"{len(allowed[:MAX_OPERATIONS])} operations from {source}"
+        note = f"{len(allowed[:MAX_OPERATIONS])} of {len(operations)} operations from {source}"
+        if len(allowed) > MAX_OPERATIONS:
+            note += f" (at most {MAX_OPERATIONS} are tried)"
         if skipped:
             note += f"; {skipped} write operations skipped (scope.active is off)"
         report.add("credentials-enforced", target=ctx.host, detail=note)
@@ -193,4 +195,7 @@ async def session_cookies(ctx: ScanContext, report: CheckReport) -> None:
             report.add("cookie-no-samesite", target=target, name=name, evidence=evidence)
             bad = True
     if not bad:
-        report.add("cookies-protected", target=ctx.host, count=len(cookies))
+        # Secure is only asked of cookies an HTTPS target sets; say so rather than claim it.
+        https = ctx.base_url.startswith("https")
+        flags = "Secure, HttpOnly and SameSite" if https else "HttpOnly and SameSite (plain HTTP)"
+        report.add("cookies-protected", target=ctx.host, count=len(cookies), flags=flags)

@@ -55,11 +55,18 @@ def is_git_head(body: str) -> bool:
     return bool(re.match(r"ref: refs/heads/\S+\s*$|[0-9a-f]{40}\s*$", body[:200]))
 
 
+_MAP_HEAD = re.compile(r'^\s*\{\s*"version"\s*:\s*3\s*,')
+_MAP_KEYS = re.compile(r'"(sources|mappings|sourcesContent|names)"\s*:')
+
+
 def is_source_map(body: str) -> bool:
+    """A whole source map, or the head of one too big to read whole (bundles' maps often pass
+    the body cap): `{"version":3,` first and at least two of the map's own keys early on."""
     try:
         document = json.loads(body)
     except ValueError:
-        return False
+        head = body[:4096]
+        return bool(_MAP_HEAD.match(head)) and len(set(_MAP_KEYS.findall(head))) >= 2
     return isinstance(document, dict) and "mappings" in document and "sources" in document
 
 
@@ -110,8 +117,11 @@ EXAMPLES: dict[str, tuple[Callable[[str], bool], list[str], list[str]]] = {
     ),
     "source-map": (
         is_source_map,
-        ['{"version":3,"sources":["a.ts"],"mappings":"AAAA"}'],
-        ["<html></html>", '{"version": 3}', "not json"],
+        [
+            '{"version":3,"sources":["a.ts"],"mappings":"AAAA"}',
+            '{"version":3,"file":"main.js","sources":["a.ts"],"names":[],"mappings":"AAAA;AACA',
+        ],
+        ["<html></html>", '{"version": 3}', "not json", '{"version":3,"sources":["a.ts"'],
     ),
     "sql-dump": (
         is_sql_dump,
@@ -190,8 +200,11 @@ _SCRIPT_SRC = re.compile(r"<script[^>]+src=[\"']([^\"'#?]+\.js)", re.IGNORECASE)
 
 
 async def _source_map_paths(ctx: ScanContext) -> list[str]:
-    """`<script src>` bundles of the home page, as `bundle.js.map` on the portal's own host."""
+    """`<script src>` bundles of the home page (or of the page it redirects to, often a login
+    page), as `bundle.js.map` on the portal's own host."""
     home = await ctx.home()
+    if home.is_redirect:
+        home = (await ctx.http.follow("GET", ctx.url("/")))[-1]
     paths = []
     for src in _SCRIPT_SRC.findall(home.text)[:5]:
         if src.startswith("/") and not src.startswith("//"):

@@ -14,6 +14,7 @@ from launchready.context import ScanContext
 from launchready.engines import access
 from launchready.engines.access import OwnedObject
 from launchready.engines.templates import fill
+from launchready.probe.http import Response
 
 QUERY_KEYS = ("org_id", "tenant_id", "account_id", "org")
 HEADERS = ("X-Org-Id", "X-Tenant-Id", "X-Account-Id")
@@ -136,6 +137,16 @@ def _query(params: dict[str, Any]) -> str:
     return "?" + urlencode(params) if params else ""
 
 
+def is_listing(response: Response) -> bool:
+    """A 2xx answer whose body is a list of records (bare, or under a usual key)."""
+    if response.status is None or not 200 <= response.status < 300:
+        return False
+    body = access.json_of(response)
+    if isinstance(body, dict):
+        return any(isinstance(body.get(key), list) for key in access.LIST_KEYS)
+    return isinstance(body, list)
+
+
 @check("tenant-isolation.list-scope", needs=("two-tenants",), active=True)
 async def list_scope(ctx: ScanContext, report: CheckReport) -> None:
     inventory = await ctx.inventory()
@@ -153,7 +164,8 @@ async def list_scope(ctx: ScanContext, report: CheckReport) -> None:
             if session.error:
                 continue
             listing = await session.send("GET", ctx.url(resource.collection))
-            seen[name] = (access.ids_in(access.json_of(listing)), listing)
+            if is_listing(listing):  # a refusal or an error page lists nothing to compare
+                seen[name] = (access.ids_in(access.json_of(listing)), listing)
         if len(seen) < 2:
             continue
         judged += 1

@@ -36,7 +36,7 @@ class Resource:
     creatable: bool  # POST on the collection exists
 
     def item(self, object_id: str) -> str:
-        return re.sub(r"\{[^}/]+\}$", str(object_id), self.item_path)
+        return re.sub(r"\{[^}/]+\}(/?)$", lambda m: f"{object_id}{m.group(1)}", self.item_path)
 
 
 @dataclass
@@ -60,10 +60,12 @@ def resources(operations: list[Operation]) -> list[Resource]:
 
     found = []
     for path, methods in sorted(by_path.items()):
-        match = re.fullmatch(r"(.*)/\{[^}/]+\}", path)
+        # A trailing slash (`/projects/{id}/`, the Django REST framework habit) belongs to the
+        # path; the collection then ends in one too.
+        match = re.fullmatch(r"(.*)/\{[^}/]+\}(/?)", path)
         if not match or "{" in match.group(1):
             continue
-        collection = match.group(1)
+        collection = match.group(1) + match.group(2)
         collection_methods = by_path.get(collection, set())
         found.append(
             Resource(

@@ -29,7 +29,9 @@ class LatencySummary:
 
 
 def is_failure(response: Response) -> bool:
-    return response.error is not None or (response.status or 0) >= 500
+    """No answer, or an answer that refused the action (4xx) or broke (5xx): a refusal is fast
+    for the wrong reason, so it is never counted as a timing of the action."""
+    return response.error is not None or (response.status or 0) >= 400
 
 
 async def sample(send: Callable[[], Awaitable[Response]], count: int) -> LatencySummary:
