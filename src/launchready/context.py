@@ -236,7 +236,15 @@ class ScanContext:
         return next(a for a in self.config.accounts if a.name == name)
 
     def accounts_with(self, *, role: str | None = None) -> list[Account]:
-        return [a for a in self.config.accounts if role is None or a.role == role]
+        """Accounts the probes may use, by role. The reset flow's account is left out: the scan
+        changes its password, so no other probe may count on logging in as it."""
+        reset = self.config.auth.reset
+        reserved = {reset.account} if reset else set()
+        return [
+            a
+            for a in self.config.accounts
+            if a.name not in reserved and (role is None or a.role == role)
+        ]
 
     async def login(self, name: str) -> Session:
         """The account's session for this scan, logged in once and shared by the checks."""

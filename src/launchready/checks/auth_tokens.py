@@ -67,7 +67,7 @@ async def _probe_operation(ctx: ScanContext) -> tuple[str, str] | None:
 
 async def _token_session(ctx: ScanContext) -> Session | None:
     """The first logged-in account whose credential is a JWT sent in a header."""
-    for account in ctx.config.accounts:
+    for account in ctx.accounts_with():
         session = await ctx.session(account.name)
         if not session.error and session.headers and jwt.is_jwt(session.token):
             return session
@@ -250,7 +250,7 @@ def _session_cookies(response: Response | None) -> dict[str, str]:
 @check("auth.logout-revokes", needs=("active",), active=True)
 async def logout_revokes(ctx: ScanContext, report: CheckReport) -> None:
     logout, probe_op = ctx.config.auth.logout, await _probe_operation(ctx)
-    if not logout or probe_op is None or not ctx.config.accounts:
+    if not logout or probe_op is None or not ctx.accounts_with():
         report.unverified(
             "no logout operation or logged-in read is configured",
             config_key="auth.logout and auth.login.check",
@@ -258,7 +258,7 @@ async def logout_revokes(ctx: ScanContext, report: CheckReport) -> None:
         return
 
     # A session of its own, so that logging it out harms no other check.
-    account = ctx.config.accounts[0].name
+    account = ctx.accounts_with()[0].name
     session = await ctx.fresh_login(account)
     if session.error:
         report.unverified(session.error, config_key="[[accounts]]")
@@ -330,7 +330,7 @@ def cookie_lifetime(set_cookie: str, now: float) -> float | None:
 
 @check("auth.session-lifecycle", needs=("active",), active=True)
 async def session_lifecycle(ctx: ScanContext, report: CheckReport) -> None:
-    admins = ctx.accounts_with(role="admin") or ctx.config.accounts
+    admins = ctx.accounts_with(role="admin") or ctx.accounts_with()
     if not admins:
         report.unverified("no account to log in with", config_key="[[accounts]]")
         return
@@ -528,7 +528,7 @@ def _unknown_address(known: str) -> str:
 async def user_enumeration(ctx: ScanContext, report: CheckReport) -> None:
     flows = _enumeration_flows(ctx)
     known = next(
-        (a.credential("username") for a in ctx.config.accounts if a.credential("username")), None
+        (a.credential("username") for a in ctx.accounts_with() if a.credential("username")), None
     )
     if not flows or known is None:
         report.unverified(

@@ -259,7 +259,7 @@ async def mass_assignment(ctx: ScanContext, report: CheckReport) -> None:
         and SELF_PATH.search(op.path)
         and f"GET {op.path}" in by_label
     ]
-    members = ctx.accounts_with(role="member") or ctx.config.accounts[:1]
+    members = ctx.accounts_with(role="member") or ctx.accounts_with()[:1]
     if not targets or not members:
         report.unverified(
             "no self-update operation (PATCH /me) and member account known",
