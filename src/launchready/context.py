@@ -371,15 +371,25 @@ class ScanContext:
         return inventory
 
     async def _remove_created(self) -> None:
-        """Delete what the scan created, as its owner; never anything else."""
+        """Delete what the scan created, as its owner; never anything else.
+
+        Cleanup is never starved by the request budget: it gets what it needs on top, since it
+        only removes the scan's own objects (two requests each at most: a renewal and a DELETE).
+        """
         inventory: access.Inventory | None = self._inventory.peek()
-        for owned in inventory.created if inventory else []:
+        created = inventory.created if inventory else []
+        budget = self.http.budget
+        budget.total = max(budget.total, budget.spent + 2 * len(created))
+        for owned in created:
             path = owned.resource.item(owned.object_id)
             if "DELETE" not in owned.resource.methods:
                 log.warning("cannot remove %s that the scan created: no DELETE operation", path)
                 continue
             session = await self.session(owned.owner)
-            await session.send("DELETE", self.url(path))
+            removed = await session.send("DELETE", self.url(path))
+            if removed.status is None or removed.status >= 400 and removed.status != 404:
+                reason = removed.error or f"HTTP {removed.status}"
+                log.warning("could not remove %s that the scan created: %s", path, reason)
 
     # -- mail -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from launchready.checks import load_all
 from launchready.checks.base import REGISTRY, Check, CheckReport
 from launchready.context import NEEDS, ScanContext
-from launchready.findings import Finding
+from launchready.findings import Finding, Status
 from launchready.rows import ROW_IDS
 from launchready.scan import ScanInfo, ScanResult
 from launchready.scorecard import score
@@ -41,6 +41,7 @@ async def run_check(ctx: ScanContext, check: Check, timeout: float) -> list[Find
             report.unverified(need.reason, config_key=need.config_key, target=ctx.host)
         return report.findings
 
+    refused_before = ctx.http.budget.refused
     try:
         await asyncio.wait_for(check.fn(ctx, report), timeout)
     except TimeoutError:
@@ -48,6 +49,20 @@ async def run_check(ctx: ScanContext, check: Check, timeout: float) -> list[Find
     except Exception as error:  # a broken check must not stop the scan
         log.warning("check %s failed: %s", check.id, _one_line(error))
         report.error(f"the check failed: {_one_line(error)}", target=ctx.host)
+
+    if ctx.http.budget.refused > refused_before:
+        return without_unsent_passes(report)
+    return report.findings
+
+
+def without_unsent_passes(report: CheckReport) -> list[Finding]:
+    """The budget ran out while the check ran: some of its probes were never sent, so a pass
+    would vouch for requests nobody made. Its passes become one error; its failures stand."""
+    kept = [f for f in report.findings if f.status is not Status.PASS]
+    if len(kept) < len(report.findings):
+        budget = "the request budget ran out before all of its probes were sent"
+        report.findings = kept
+        report.error(f"{budget}; raise scope.request_budget", target=report.check.id)
     return report.findings
 
 

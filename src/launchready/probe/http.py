@@ -143,9 +143,11 @@ class Budget:
     def __init__(self, total: int) -> None:
         self.total = total
         self.spent = 0
+        self.refused = 0  # requests not sent because the budget was spent
 
     def take(self) -> bool:
         if self.spent >= self.total:
+            self.refused += 1
             return False
         self.spent += 1
         return True
