@@ -387,7 +387,7 @@ class ScanContext:
                 continue
             session = await self.session(owned.owner)
             removed = await session.send("DELETE", self.url(path))
-            if removed.status is None or removed.status >= 400 and removed.status != 404:
+            if removed.status is None or (removed.status >= 400 and removed.status != 404):
                 reason = removed.error or f"HTTP {removed.status}"
                 log.warning("could not remove %s that the scan created: %s", path, reason)
 

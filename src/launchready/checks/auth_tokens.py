@@ -91,18 +91,22 @@ class Forgery:
     what: str  # for the evidence note
 
 
-def forgeries(token: str, host: str, weak_key: str | None) -> list[Forgery]:
-    """Tokens a server that verifies signatures must refuse, by outcome code."""
+def forgeries(token: str, weak_key: str | None) -> list[Forgery]:
+    """Tokens a server that verifies signatures must refuse, by outcome code.
+
+    The tampered token names another user id and the admin role, but keeps the tenant: a made-up
+    tenant would be refused as unknown even by a server that never checks signatures.
+    """
     parsed = jwt.decode(token)
-    assert parsed is not None
+    if parsed is None:
+        return []
     claims = parsed.claims
     fresh = {"jti": f"launchready-{secrets.token_hex(8)}"} if "jti" in claims else {}
     sub = claims.get("sub")
     other_sub = str(int(sub) + 1) if isinstance(sub, str) and sub.isdigit() else "1"
     tampered: dict[str, object] = {"sub": other_sub, **fresh}
-    for key in ("role", "roles", "org", "org_id", "tenant", "tenant_id"):
-        if key in claims:
-            tampered[key] = "admin" if key.startswith("role") else f"{claims[key]}-other"
+    if "role" in claims:
+        tampered["role"] = "admin"
 
     found = [
         Forgery(
@@ -159,7 +163,7 @@ async def jwt_signing(ctx: ScanContext, report: CheckReport) -> None:
     # Guessing the key happens offline; only a match is confirmed with a request.
     weak_key = jwt.crack_hs256(session.token, [*jwt.WEAK_SECRETS, *jwt.host_candidates(ctx.host)])
     sent = 0
-    for forgery in forgeries(session.token, ctx.host, weak_key):
+    for forgery in forgeries(session.token, weak_key):
         ctx.redactor.register(forgery.token)
         response = await ctx.http.send(method, url, headers=_with_token(session, forgery.token))
         sent += 1
