@@ -265,9 +265,13 @@ def report(
     text = render(result, fmt.value)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+    except OSError as error:
+        err.print(f"launchready: cannot write {output}: {error.strerror}")
+        raise typer.Exit(EXIT_USAGE) from None
+    err.print(f"wrote {output}")
 
 
 def _version(value: bool) -> None:

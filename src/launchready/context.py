@@ -368,7 +368,28 @@ class ScanContext:
             for resource in inventory.resources:
                 owned = await access.harvest(session, resource, self.url, created=created)
                 inventory.objects.setdefault(name, []).extend(owned)
+        self._settle_shared_objects(inventory)
         return inventory
+
+    def _settle_shared_objects(self, inventory: access.Inventory) -> None:
+        """An object both tenants harvested (a list that leaks) belongs to the tenant its own
+        record names; when the record names none, it belongs to neither, since a wrong owner
+        would turn the matrix around."""
+        owners = self.tenant_owners()[:2]
+        if len(owners) < 2:
+            return
+        keys = [{(o.resource, o.object_id) for o in inventory.owned_by(n)} for n in owners]
+        shared = keys[0] & keys[1]
+        for name in owners:
+            account = self.account(name)
+            names = {account.tenant, account.tenant_id} - {None}
+            inventory.objects[name] = [
+                o
+                for o in inventory.owned_by(name)
+                if (o.resource, o.object_id) not in shared
+                or o.created_by_scan
+                or (isinstance(o.baseline, dict) and str(access.tenant_of(o.baseline)) in names)
+            ]
 
     async def _remove_created(self) -> None:
         """Delete what the scan created, as its owner; never anything else.

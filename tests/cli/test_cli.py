@@ -68,6 +68,15 @@ def test_report_rerenders_saved_scan(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
+    unwritable = launchready(
+        "report", "s.json", "--format", "md", "--output", "no/such/dir/r.md", cwd=tmp_path
+    )
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
+    assert (
+        unwritable.stderr.strip()
+        == "launchready: cannot write no/such/dir/r.md: No such file or directory"
+    )
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -443,8 +443,15 @@ async def admin_mfa(ctx: ScanContext, report: CheckReport) -> None:
             report.error(f"{op.label} answered {response.error or f'HTTP {response.status}'}")
         return
 
-    # Without a configured endpoint, the API description is the only other witness.
+    # Without a configured endpoint, the API description is the only other witness; without
+    # one either, nothing was seen at all, which is not the same as seeing no MFA.
     operations, source = await ctx.access_operations()
+    if not operations:
+        report.unverified(
+            f"no MFA endpoint configured and no API description to look in ({source})",
+            config_key="auth.mfa or attestations.mfa",
+        )
+        return
     listed = [op.label for op in operations if MFA_PATH.search(op.path)]
     if listed:
         report.add("mfa-available", target=listed[0], detail=f"listed in {source}")

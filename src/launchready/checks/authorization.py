@@ -95,7 +95,7 @@ async def _probe_writes(
     owner = await ctx.session(owned.owner)
     url = ctx.url(owned.resource.item(owned.object_id))
     field_name = _editable_field(owned)
-    target = f"{owned.resource.item_path} (id {owned.object_id})"
+    target = f"{owned.resource.item_path} (id {owned.object_id}) as {intruder.account}"
 
     for method in ("PATCH", "PUT"):
         if method not in owned.resource.methods or field_name is None:
@@ -154,7 +154,7 @@ async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
                     note = f"{who.account} receives {owned.owner}'s object {owned.object_id}"
                     report.add(
                         code,
-                        target=target,
+                        target=f"{target} as {who.account}",
                         intruder=who.account,
                         owner=owned.owner,
                         evidence=pair_evidence(ctx, owned.exchange, view, note),

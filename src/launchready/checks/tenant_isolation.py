@@ -64,7 +64,8 @@ async def client_tenant_id(ctx: ScanContext, report: CheckReport) -> None:
                     if leaked:
                         report.add(
                             "tenant-from-client",
-                            target=f"GET {resource.collection}",
+                            target=f"GET {resource.collection} {label}",
+                            operation=f"GET {resource.collection}",
                             via=label,
                             evidence=pair_evidence(
                                 ctx, None, listing, f"{intruder_name} sees {sorted(leaked)}"
@@ -79,7 +80,8 @@ async def client_tenant_id(ctx: ScanContext, report: CheckReport) -> None:
                     if access.carries_object(view, owned):
                         report.add(
                             "tenant-from-client",
-                            target=f"GET {resource.item_path}",
+                            target=f"GET {resource.item_path} {label}",
+                            operation=f"GET {resource.item_path}",
                             via=label,
                             evidence=pair_evidence(ctx, owned.exchange, view, "read as intruder"),
                         )
@@ -125,6 +127,7 @@ async def _create_in_other_tenant(
             report.add(
                 "tenant-from-client",
                 target=f"{template.method} {template.path}",
+                operation=f"{template.method} {template.path}",
                 via="org_id in the body",
                 evidence=pair_evidence(ctx, None, response, f"created in tenant {other}"),
             )
