@@ -202,7 +202,11 @@ async def harvest(
                 owner=session.account,
                 baseline=body_a,
                 stable=stable_fields(body_a, body_b),
-                created_by_scan=any(o.object_id == object_id_ for o in created),
+                # Ours only if this very collection's object was created by the scan: an id
+                # alone also names other collections' objects (user 1 beside project 1).
+                created_by_scan=any(
+                    o.object_id == object_id_ and o.resource == resource for o in created
+                ),
                 exchange=first,
             )
         )
