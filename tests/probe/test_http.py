@@ -538,3 +538,25 @@ def test_a_masked_value_is_not_masked_a_second_time() -> None:
     dump, curl = exchange_with(lambda request: Reply(200, [], b"{}"), values, {})
     assert "api_key=sk_l…(" in json.loads(dump)["url"]
     assert " chars)" not in curl.replace("…(32 chars)", "")
+
+
+def test_curl_line_expands_placeholders_in_a_shell_and_keeps_the_body() -> None:
+    import subprocess
+
+    values = Secrets()
+
+    def route(request: Request) -> Reply:
+        return Reply(200, [("Content-Type", "application/json")], b"{}")
+
+    _, curl = exchange_with(route, values, {})
+    words = curl.removeprefix("curl ")
+    shown = subprocess.run(
+        ["bash", "-c", f'TOKEN=tok COOKIE=ck; set -- {words}; printf "%s\\n" "$@"'],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.splitlines()
+    assert "authorization: Bearer tok" in shown
+    assert "cookie: sid=ck; theme=ck" in shown
+    assert any(line.startswith('{"note": ') for line in shown)

@@ -378,6 +378,7 @@ class HttpProbe:
             ):
                 continue
             parts += ["-H", f"{name}: {_placeholder(lower, value, self.redactor)}"]
+        body = body or (response.exchange.request_body if response.exchange else "")
         if body:
             parts += ["--data", self.redactor.text(body)]
         host = _host(response.url)
@@ -387,7 +388,22 @@ class HttpProbe:
         if self.ca_bundle and response.url.startswith("https"):
             parts += ["--cacert", self.ca_bundle]
         parts.append(self.redactor.text(response.url))
-        return " ".join(shlex.quote(part) for part in parts)
+        return " ".join(_shell_word(part) for part in parts)
+
+
+_PLACEHOLDERS = ("$TOKEN", "$COOKIE")
+
+
+def _shell_word(part: str) -> str:
+    """Quoted for a POSIX shell; in double quotes when it holds a placeholder, so that the
+    reader's `$TOKEN` and `$COOKIE` expand and nothing else does."""
+    if not any(placeholder in part for placeholder in _PLACEHOLDERS):
+        return shlex.quote(part)
+    escaped = part.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+    escaped = escaped.replace("$", "\\$")
+    for placeholder in _PLACEHOLDERS:
+        escaped = escaped.replace("\\" + placeholder, placeholder)
+    return f'"{escaped}"'
 
 
 def _host(url: str) -> str:
