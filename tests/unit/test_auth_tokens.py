@@ -12,6 +12,7 @@ from launchready.checks.auth_tokens import (
     cookie_lifetime,
     describe_key,
     normalise_body,
+    refused_alike,
     timing_differs,
 )
 
@@ -86,3 +87,18 @@ def test_a_guessed_key_is_never_shown() -> None:
     key = "sec" + "ret"
     assert key not in describe_key(key)
     assert describe_key("") == "the empty string"
+
+
+def test_the_same_refusal_for_both_addresses_proves_nothing() -> None:
+    csrf = samples([403] * 3, ["CSRF failed"] * 3, [5] * 3)
+    assert "HTTP 403" in (refused_alike("signup", csrf, csrf) or "")
+    assert "HTTP 403" in (refused_alike("login", csrf, csrf) or "")
+
+    # A wrong password is refused for both addresses by design: that is a real comparison.
+    wrong = samples([401] * 3, ["invalid credentials"] * 3, [5] * 3)
+    assert refused_alike("login", wrong, wrong) is None
+    # A reset answered 400 for both never looked anyone up (the template is off).
+    bad = samples([400] * 3, ["bad request"] * 3, [5] * 3)
+    assert refused_alike("password reset", bad, bad) is not None
+    accepted = samples([202] * 3, ["sent if it exists"] * 3, [5] * 3)
+    assert refused_alike("password reset", accepted, accepted) is None

@@ -187,27 +187,37 @@ async def jwt_signing(ctx: ScanContext, report: CheckReport) -> None:
             detail=f"the signing key is {describe_key(weak_key)}",
         )
 
-    await _expired_token(ctx, report, session, method, url)
+    sent += await _expired_token(ctx, report, session, method, url)
     if not any(f.is_bad for f in report.findings):
         report.add("jwt-forgeries-refused", target=f"{method} {path}", count=sent)
 
 
 async def _expired_token(
     ctx: ScanContext, report: CheckReport, session: Session, method: str, url: str
-) -> None:
+) -> bool:
     """Send a token past its exp: the account's configured expired token, or the real one after
     it expired when that happens within a short wait."""
     captured = ctx.account(session.account).credential("expired_token")
     if captured:
+        # A token that has not expired yet would make a working token look like a flaw.
+        parsed_captured = jwt.decode(captured)
+        exp = parsed_captured.claims.get("exp") if parsed_captured else None
+        if isinstance(exp, int | float) and exp > time.time():
+            report.unverified(
+                f"expired token: the configured one is still valid for {exp - time.time():.0f} s",
+                config_key="[[accounts]] expired_token_env",
+                target="expired token",
+            )
+            return False
         response = await ctx.http.send(method, url, headers=_with_token(session, captured))
         _judge_expired(ctx, report, response, "the account's expired token (expired_token_env)")
-        return
+        return True
 
     parsed = jwt.decode(session.token)
     exp = parsed.claims.get("exp") if parsed else None
     if not isinstance(exp, int | float):
         report.unverified("expired token: the token carries no exp claim", target="expired token")
-        return
+        return False
 
     wait = exp - time.time() + 1
     if wait > EXPIRY_WAIT_MAX_S:
@@ -217,11 +227,12 @@ async def _expired_token(
             config_key="[[accounts]] expired_token_env, or a session under 30 s in staging",
             target="expired token",
         )
-        return
+        return False
 
     await _sleep(max(wait, 0))
     response = await ctx.http.send(method, url, headers=session.headers)
     _judge_expired(ctx, report, response, "the real token, replayed after its exp time")
+    return True
 
 
 def _judge_expired(ctx: ScanContext, report: CheckReport, response: Response, what: str) -> None:
@@ -504,6 +515,28 @@ def answers_differ(known: Samples, unknown: Samples) -> str | None:
     return None
 
 
+# Answers that come before any account lookup (forbidden, no such route, bad media type,
+# throttled): the same such answer for both addresses proves nothing either way.
+REFUSED_BEFORE_LOOKUP = (403, 404, 405, 415, 429)
+
+
+def refused_alike(flow: str, known: Samples, unknown: Samples) -> str | None:
+    """Why the comparison is void: both addresses were turned away before the lookup."""
+    statuses = set(known.statuses) | set(unknown.statuses)
+    if len(statuses) != 1:
+        return None
+    status = statuses.pop()
+    looked_up = status not in REFUSED_BEFORE_LOOKUP
+    if flow != "login":
+        looked_up = looked_up and status is not None and status < 400
+    if looked_up:
+        return None
+    return (
+        f"both addresses got HTTP {status}, so the request never reached the account lookup "
+        "(check the request template: CSRF, path, body)"
+    )
+
+
 def timing_differs(known: Samples, unknown: Samples) -> str | None:
     """A timing signal only when the groups do not overlap at all and their medians are far
     apart compared with both the noise floor and each group's own spread."""
@@ -556,6 +589,10 @@ async def user_enumeration(ctx: ScanContext, report: CheckReport) -> None:
             report.error(f"{name}: some requests got no answer", target=name)
             continue
         evidence = evidence_of(ctx, *(r for r in (k.example, u.example) if r is not None))
+        refused = refused_alike(name, k, u)
+        if refused:
+            report.error(f"{name}: {refused}", target=name, evidence=evidence)
+            continue
         how = answers_differ(k, u)
         if how:
             report.add(

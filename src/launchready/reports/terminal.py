@@ -119,7 +119,8 @@ def _summary(result: ScanResult) -> Text:
     scan = result.scan
     verified, total = checks_verified(card.rows)
     parts = [
-        f"{verdict_label(card.verdict)}: {card.blockers} blockers, {len(card.fix_plan)} to fix",
+        f"{verdict_label(card.verdict)}: {card.blockers} "
+        f"{'blocker' if card.blockers == 1 else 'blockers'}, {len(card.fix_plan)} to fix",
         f"{verified}/{total} checks verified",
         f"{scan.requests_sent}/{scan.request_budget} requests in {duration_text(scan.duration_s)}",
         f"scoring {card.scoring_version}",
