@@ -313,19 +313,27 @@ class ScanContext:
     # -- access control ---------------------------------------------------------------------
 
     def tenant_owners(self) -> list[str]:
-        """One account per tenant, first tenants first: the identities of the tenant matrix."""
+        """One account per tenant, first tenants first: whose objects the matrix is built of."""
         owners: dict[str, str] = {}
-        for account in self.config.accounts:
+        for account in self.accounts_with():
             if account.tenant and account.tenant not in owners:
                 owners[account.tenant] = account.name
         return list(owners.values())
 
     def tenant_pairs(self) -> list[tuple[str, str]]:
-        """(owner, intruder) pairs of accounts in different tenants, both ways round."""
+        """(owner, intruder) for each of the first two tenants' owners and every account of
+        another tenant, the lower-privilege ones included; the other owner comes first."""
         owners = self.tenant_owners()[:2]
         if len(owners) < 2:
             return []
-        return [(owners[0], owners[1]), (owners[1], owners[0])]
+
+        pairs = []
+        for owner in owners:
+            tenant = self.account(owner).tenant
+            others = [a.name for a in self.accounts_with() if a.tenant and a.tenant != tenant]
+            others.sort(key=lambda name: name not in owners)
+            pairs += [(owner, intruder) for intruder in others]
+        return pairs
 
     async def access_operations(self) -> tuple[list[openapi_spec.Operation], str]:
         """Every operation the access-control checks may call: OpenAPI, HAR and config."""

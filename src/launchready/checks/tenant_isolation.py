@@ -46,7 +46,9 @@ def variants(other: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
 async def client_tenant_id(ctx: ScanContext, report: CheckReport) -> None:
     inventory = await ctx.inventory()
     judged = 0
-    for intruder_name, victim_name in ctx.tenant_pairs():
+    owners = ctx.tenant_owners()[:2]
+    # Only owners hold harvested objects: the other owner is the intruder here.
+    for victim_name, intruder_name in [p for p in ctx.tenant_pairs() if p[1] in owners]:
         victim_objects = inventory.owned_by(victim_name)
         other = tenant_id(ctx, victim_name, victim_objects)
         intruder = await ctx.session(intruder_name)
