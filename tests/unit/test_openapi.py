@@ -140,3 +140,13 @@ def test_resources_with_trailing_slashes() -> None:
     (found,) = resources(operations(document))
     assert (found.collection, found.listable, found.creatable) == ("/api/projects/", True, True)
     assert found.item("12") == "/api/projects/12/"
+
+
+def test_resources_with_a_slash_on_the_list_only() -> None:
+    document = {
+        "openapi": "3.0.3",
+        "paths": {"/api/orgs/": {"get": {}}, "/api/orgs/{id}": {"get": {}}},
+    }
+    (found,) = resources(operations(document))
+    assert (found.collection, found.listable) == ("/api/orgs/", True)
+    assert found.item("3") == "/api/orgs/3"

@@ -66,6 +66,10 @@ def resources(operations: list[Operation]) -> list[Resource]:
         if not match or "{" in match.group(1):
             continue
         collection = match.group(1) + match.group(2)
+        if collection not in by_path:
+            # Some APIs mix the two: `/organizations/` lists, `/organizations/{id}` reads.
+            twin = match.group(1) + ("" if match.group(2) else "/")
+            collection = twin if twin in by_path else collection
         collection_methods = by_path.get(collection, set())
         found.append(
             Resource(
