@@ -121,13 +121,10 @@ def emit(result: ScanResult, formats: list[Format], output: Path | None, quiet: 
 
     if not quiet:
         print_scorecard(result, Console(highlight=False))
-    for fmt in formats:
-        if fmt is Format.terminal:
-            continue
+    files = [fmt for fmt in formats if fmt is not Format.terminal]
+    for fmt in files:
         path = (
-            output
-            if (output and len(formats) == 1)
-            else Path(f"launchready-report.{EXTENSIONS[fmt]}")
+            output if output and len(files) == 1 else Path(f"launchready-report.{EXTENSIONS[fmt]}")
         )
         text = render(result, fmt.value)
         if str(path) == "-":
@@ -139,6 +136,20 @@ def emit(result: ScanResult, formats: list[Format], output: Path | None, quiet: 
             err.print(f"launchready: cannot write {path}: {error.strerror}")
             raise typer.Exit(EXIT_USAGE) from None
         err.print(f"wrote {path}")
+
+
+def check_output(formats: list[Format], output: Path | None) -> None:
+    """Refuse, before any scan, an --output that cannot be honoured."""
+    if output is None or str(output) == "-":
+        return
+    files = [fmt for fmt in formats if fmt is not Format.terminal]
+    if len(files) > 1:
+        err.print("launchready: --output names one file; give a single --format with it")
+        raise typer.Exit(EXIT_USAGE)
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        err.print(f"launchready: cannot write {output}: no folder {folder}")
+        raise typer.Exit(EXIT_USAGE)
 
 
 def _load_or_exit(config_path: Path | None) -> tuple[Config, Path]:
@@ -177,6 +188,7 @@ def scan(
 ) -> None:
     """Scan the portal described by launchready.toml (or --config PATH)."""
     _setup_logging(verbose)
+    check_output(fmt or [], output)
     loaded, path = _load_or_exit(config)
     result = _scan(loaded, path.resolve().parent, only or [], skip or [], passive)
     emit(result, fmt or [], output, quiet or str(output) == "-")
@@ -197,6 +209,8 @@ def demo(
     from launchready.demo_config import demo_config, free_loopback_port
 
     _setup_logging(verbose)
+    formats = fmt or [Format.html, Format.json]
+    check_output(formats, output)
     flaws = frozenset() if hardened else frozenset(FLAWS)
     err.print(f"starting the demo portal ({'hardened' if hardened else 'flawed'}) on loopback…")
     try:
@@ -211,7 +225,6 @@ def demo(
     except RuntimeError as error:
         err.print(f"launchready: the demo portal did not start: {error}")
         raise typer.Exit(EXIT_USAGE) from None
-    formats = fmt or [Format.html, Format.json]
     emit(result, formats, output, quiet or str(output) == "-")
     raise typer.Exit(exit_code(result, fail_on))
 

@@ -113,3 +113,15 @@ def test_init_lists_openapi_operations(tmp_path: Path) -> None:
     assert tomllib.loads(text)["target"]["url"].startswith("http://127.0.0.1")
     again = launchready("init", "https://x.test", cwd=tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_output_that_cannot_be_honoured_is_refused_before_the_scan(tmp_path: Path) -> None:
+    several = launchready("demo", "--format", "html", "--format", "json", "-o", "r", cwd=tmp_path)
+    assert several.returncode == 2
+    assert several.stderr.strip() == (
+        "launchready: --output names one file; give a single --format with it"
+    )
+    nowhere = launchready("demo", "--format", "json", "-o", "no/dir/r.json", cwd=tmp_path)
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.strip() == "launchready: cannot write no/dir/r.json: no folder no/dir"
+    assert "starting the demo portal" not in several.stderr + nowhere.stderr
