@@ -100,7 +100,12 @@ def _scan(
 
     async def go() -> ScanResult:
         ctx = ScanContext(config, config_dir, passive=passive)
-        return await run_scan(ctx, only=only, skip=skip, progress=progress)
+        result = await run_scan(ctx, only=only, skip=skip, progress=progress)
+        reason = ctx.unreachable()
+        if reason:
+            # Said once up front, rather than left for the reader to piece together per check.
+            err.print(f"launchready: {ctx.base_url} did not answer: {reason}", markup=False)
+        return result
 
     if interactive:
         with err.status("scanning…"):

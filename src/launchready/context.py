@@ -214,6 +214,11 @@ class ScanContext:
         result: Response = await self._home.get()
         return result
 
+    def unreachable(self) -> str | None:
+        """Why the home page got no answer, once a check has asked for it; else None."""
+        home: Response | None = self._home.peek()
+        return home.error if home is not None else None
+
     async def tls_facts(self) -> tls.TlsFacts:
         result: tls.TlsFacts = await self._tls.get()
         return result

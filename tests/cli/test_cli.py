@@ -125,3 +125,17 @@ def test_output_that_cannot_be_honoured_is_refused_before_the_scan(tmp_path: Pat
     assert nowhere.returncode == 2
     assert nowhere.stderr.strip() == "launchready: cannot write no/dir/r.json: no folder no/dir"
     assert "starting the demo portal" not in several.stderr + nowhere.stderr
+
+
+def test_unreachable_target_is_said_once_in_one_line(tmp_path: Path) -> None:
+    from tests.probe.loopback import closed_port
+
+    sock, port = closed_port()
+    try:
+        (tmp_path / "l.toml").write_text(f'[target]\nurl = "http://127.0.0.1:{port}"\n')
+        done = launchready("scan", "-c", "l.toml", "-q", cwd=tmp_path)
+    finally:
+        sock.close()
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if "did not answer" in line]
+    assert said == [f"launchready: http://127.0.0.1:{port} did not answer: connection refused"]
