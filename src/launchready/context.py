@@ -142,6 +142,7 @@ class ScanContext:
             redactor=self.redactor,
         )
         self._home = _Once(lambda: self.http.send("GET", self.base_url + "/"))
+        self._landing = _Once(self._land)
         self._tls = _Once(self._collect_tls)
         self._openapi = _Once(self._load_openapi)
         self._sessions: dict[str, _Once] = {}
@@ -213,6 +214,18 @@ class ScanContext:
     async def home(self) -> Response:
         result: Response = await self._home.get()
         return result
+
+    async def landing_page(self) -> Response:
+        """The page a browser shows for `/`: the home page, or where its redirects lead (hops
+        that leave the scope are not followed)."""
+        result: Response = await self._landing.get()
+        return result
+
+    async def _land(self) -> Response:
+        home = await self.home()
+        if not home.is_redirect:
+            return home
+        return (await self.http.follow("GET", self.base_url + "/"))[-1]
 
     def unreachable(self) -> str | None:
         """Why the home page got no answer, once a check has asked for it; else None."""

@@ -204,9 +204,7 @@ _SCRIPT_SRC = re.compile(r"<script[^>]+src=[\"']([^\"'#?]+\.js)", re.IGNORECASE)
 async def _source_map_paths(ctx: ScanContext) -> list[str]:
     """`<script src>` bundles of the home page (or of the page it redirects to, often a login
     page), as `bundle.js.map` on the portal's own host."""
-    home = await ctx.home()
-    if home.is_redirect:
-        home = (await ctx.http.follow("GET", ctx.url("/")))[-1]
+    home = await ctx.landing_page()
     paths = []
     for src in _SCRIPT_SRC.findall(home.text)[:5]:
         if src.startswith("/") and not src.startswith("//"):

@@ -192,9 +192,11 @@ def _directives(csp: str) -> dict[str, list[str]]:
     return directives
 
 
-@check("tls-domain.security-headers", needs=("https",))
+@check("tls-domain.security-headers")
 async def security_headers(ctx: ScanContext, report: CheckReport) -> None:
-    home = await ctx.home()
+    # Judged on the page a browser renders (a redirect carries no page to protect), and over
+    # plain HTTP too: a staging portal without TLS still shows its header policy.
+    home = await ctx.landing_page()
     if home.error:
         report.error(home.error, target=home.url)
         return
