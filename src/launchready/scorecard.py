@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from launchready.findings import SEVERITY_RANK, Finding, Severity, Status
 from launchready.rows import FIX_GROUP_NAMES, ROWS
 
-SCORING_VERSION = "2026.1"
+SCORING_VERSION = "2026.2"
 
 # Points a row loses for one finding, by status and severity; a row starts at 100.
 PENALTY: dict[Status, dict[Severity, int]] = {
@@ -174,7 +174,8 @@ def score(findings: list[Finding]) -> Scorecard:
     blockers = sum(1 for f in findings if is_blocker(f))
     if blockers:
         verdict = Verdict.NOT_READY
-    elif any(row.grade is Grade.UNVERIFIED for row in rows):
+    elif any(row.checks_verified < row.checks_total or not row.checks_total for row in rows):
+        # A pass beside a check that could not tell is not yet "ready".
         verdict = Verdict.INCOMPLETE
     else:
         verdict = Verdict.READY

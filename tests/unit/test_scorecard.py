@@ -54,6 +54,15 @@ def test_could_not_tell_is_never_a_pass() -> None:
     assert card.verdict is Verdict.INCOMPLETE
 
 
+def test_a_pass_beside_a_check_that_could_not_tell_is_not_ready() -> None:
+    for status in (Status.UNVERIFIED, Status.ERROR):
+        partial = [*all_rows_pass(), finding("authorization", status, check="authorization.b")]
+        card = score(partial)
+        row = next(row for row in card.rows if row.id == "authorization")
+        assert (row.grade, row.checks_verified, row.checks_total) == (Grade.PASS, 1, 2)
+        assert card.verdict is Verdict.INCOMPLETE
+
+
 def test_rows_without_checks_are_unverified_with_a_reason() -> None:
     card = score([finding("auth", Status.PASS)])
     email = next(row for row in card.rows if row.id == "email-auth")
