@@ -50,6 +50,8 @@ def score_text(row: RowResult) -> str:
 
 
 def coverage_text(row: RowResult) -> str:
+    if row.checks_total == 0:
+        return "no checks yet"
     return f"verified {row.checks_verified}/{row.checks_total}"
 
 
@@ -58,12 +60,19 @@ def is_partly_unverified(row: RowResult) -> bool:
 
 
 def short_reason(row: RowResult, width: int = 80) -> str:
-    """The first reason a row could not be fully verified, cut to `width`, with a "+N" tail."""
+    """The first reason a row could not be fully verified, cut to `width`, with a "+N" tail.
+
+    The "(set KEY to verify)" ending is what the reader acts on, so the cut falls before it.
+    """
     if not row.reasons or not is_partly_unverified(row):
         return ""
     reason = row.reasons[0]
     if len(reason) > width:
-        reason = reason[: width - 1].rstrip() + "…"
+        head, marker, key = reason.rpartition(" (set ")
+        tail = f"{marker}{key}" if marker else ""
+        head = head if marker else reason
+        room = max(width - len(tail) - 1, 16)
+        reason = head[:room].rstrip() + "…" + tail
     extra = len(row.reasons) - 1
     return f"{reason} (+{extra} more)" if extra else reason
 

@@ -54,6 +54,9 @@ def print_scorecard(result: ScanResult, console: Console) -> None:
     console.print(_banner(result))
 
     console.print(_rows_table(card.rows))
+    reasons = _reasons(card.rows)
+    if reasons.plain:
+        console.print(reasons)
 
     if card.fix_plan:
         console.print(_fix_table(card.fix_plan))
@@ -80,7 +83,6 @@ def _rows_table(rows: list[RowResult]) -> Table:
     table.add_column("Grade")
     table.add_column("Score", justify="right")
     table.add_column("Coverage")
-    table.add_column("Why not verified", overflow="fold")
 
     for row in rows:
         table.add_row(
@@ -88,9 +90,22 @@ def _rows_table(rows: list[RowResult]) -> Table:
             Text(row.grade.value.upper(), style=GRADE_STYLES[row.grade]),
             Text(score_text(row)),
             Text(coverage_text(row), style="dim" if row.checks_total == 0 else ""),
-            Text(short_reason(row, width=60), style="dim"),
         )
     return table
+
+
+def _reasons(rows: list[RowResult]) -> Text:
+    """Why parts of rows were not verified, one line a row under the table, where a reason and
+    the config key that would fix it have the terminal's whole width."""
+    text = Text()
+    for row in rows:
+        reason = short_reason(row, width=160)
+        if reason:
+            text.append(f"  {row.title}: ", style="bold")
+            text.append(f"{reason}\n", style="dim")
+    if text.plain:
+        text = Text("Why not verified\n", style="italic") + text
+    return text
 
 
 def _fix_table(plan: list[FixItem]) -> Table:
