@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,9 @@ OPENAPI_PATHS = (
     "/api/schema/",
     "/openapi.yaml",
 )
+
+
+ALIVE_FOR_S = 10.0
 
 
 def is_loopback(host: str, resolve: dict[str, str]) -> bool:
@@ -146,6 +150,7 @@ class ScanContext:
         self._tls = _Once(self._collect_tls)
         self._openapi = _Once(self._load_openapi)
         self._sessions: dict[str, _Once] = {}
+        self._alive_until: dict[str, float] = {}
         self._probes: list[HttpProbe] = []
         self._inventory = _Once(self._build_inventory)
         self._mailbox = _Once(self._open_mailbox)
@@ -272,9 +277,17 @@ class ScanContext:
         return session
 
     async def session(self, name: str) -> Session:
-        """The account's session, checked to be alive first and renewed when it expired."""
+        """The account's session, checked to be alive first and renewed when it expired.
+
+        A session found alive is trusted for `ALIVE_FOR_S` before it is asked again: checks
+        call this once per object, and a liveness request per object would double the matrix.
+        Checks that judge refusals still ask `is_alive` themselves before trusting them.
+        """
         session = await self.login(name)
-        if session.error or await self.is_alive(session):
+        if session.error or self._alive_until.get(name, 0.0) > time.monotonic():
+            return session
+        if await self.is_alive(session):
+            self._alive_until[name] = time.monotonic() + ALIVE_FOR_S
             return session
         log.info("session of %s expired mid-scan; logging in again", name)
         renewed = await self.fresh_login(name)
@@ -285,7 +298,10 @@ class ScanContext:
     async def is_alive(self, session: Session) -> bool:
         """True when the login's `check` operation answers 2xx (or when there is none)."""
         checked = await self._ask_check(session)
-        return checked is None or _is_2xx(checked)
+        alive = checked is None or _is_2xx(checked)
+        if not alive:
+            self._alive_until.pop(session.account, None)  # renewed at the next `session()`
+        return alive
 
     async def _ask_check(self, session: Session) -> Response | None:
         """The answer of the login's `check` operation for this session; None without one."""

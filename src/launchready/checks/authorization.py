@@ -159,7 +159,9 @@ async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
                         owner=owned.owner,
                         evidence=pair_evidence(ctx, owned.exchange, view, note),
                     )
-            if owned.created_by_scan:
+            # Writes are tried by the other tenant's owner only: each write probe costs the
+            # scan one of its own objects, and reads already show what every intruder reaches.
+            if owned.created_by_scan and intruder_name in ctx.tenant_owners()[:2]:
                 await _probe_writes(ctx, report, owned, intruder)
 
         # Before trusting the refusals, make sure the intruder was still logged in.
