@@ -38,3 +38,15 @@ def test_headers() -> None:
     assert headers["Authorization"].startswith("Bearer ")
     assert "Secure; HttpOnly" in headers["Set-Cookie"]
     assert headers["Content-Type"] == "application/json"
+
+
+def test_passwords_and_known_credentials_show_no_characters() -> None:
+    from launchready.probe.redact import Redactor
+
+    password = "pw-" + "q7Lm2Rx9Tz5Kv8Nb"
+    redactor = Redactor([password])
+    assert redactor.text(f"sent {password} twice") == f"sent ****({len(password)} chars) twice"
+
+    unknown = "Hk3" + "Zq9Wm2Lp7Xc4"
+    shown = Redactor().text(f'{{"password": "{unknown}"}}')
+    assert unknown[:4] not in shown and f"****({len(unknown)} chars)" in shown

@@ -45,6 +45,15 @@ def mask(value: str) -> str:
     return f"{value[:4]}…({len(value)} chars)"
 
 
+def hide(value: str) -> str:
+    """Show only the length: for passwords and the scan's own credentials, where even a few
+    leading characters would help a guess (`****(22 chars)`)."""
+    return f"****({len(value)} chars)"
+
+
+_PASSWORD_KEY = re.compile(r"pass(word|wd)?", re.IGNORECASE)
+
+
 class Redactor:
     """Masks known credentials and anything shaped like one."""
 
@@ -61,7 +70,7 @@ class Redactor:
     def text(self, text: str) -> str:
         for value in sorted(self._known, key=len, reverse=True):
             if value in text:
-                text = text.replace(value, mask(value))
+                text = text.replace(value, hide(value))
         text = _JWT.sub(lambda m: mask(m.group(0)), text)
         return _ASSIGNMENT.sub(_mask_assignment, text)
 
@@ -77,9 +86,10 @@ class Redactor:
 
 def _mask_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if "…" in value or value == "****":
+    if "…" in value or value.startswith("****"):
         return match.group(0)  # masked already
-    return f"{match.group('key')}{match.group('sep')}{mask(value)}"
+    masked = hide(value) if _PASSWORD_KEY.search(match.group("key")) else mask(value)
+    return f"{match.group('key')}{match.group('sep')}{masked}"
 
 
 def _mask_header_value(name: str, value: str) -> str:
