@@ -187,9 +187,12 @@ async def jwt_signing(ctx: ScanContext, report: CheckReport) -> None:
             detail=f"the signing key is {describe_key(weak_key)}",
         )
 
-    sent += await _expired_token(ctx, report, session, method, url)
+    expired = await _expired_token(ctx, report, session, method, url)
     if not any(f.is_bad for f in report.findings):
-        report.add("jwt-forgeries-refused", target=f"{method} {path}", count=sent)
+        kinds = "forged, tampered and expired" if expired else "forged and tampered"
+        report.add(
+            "jwt-forgeries-refused", target=f"{method} {path}", count=sent + expired, kinds=kinds
+        )
 
 
 async def _expired_token(
@@ -582,7 +585,7 @@ async def user_enumeration(ctx: ScanContext, report: CheckReport) -> None:
         return
 
     rounds = ctx.config.auth.enumeration.samples
-    leaked = False
+    leaked, compared = False, []
     for name, send, timed in flows:
         k, u = await _sample(send, known, _unknown_address(known), rounds if timed else 1)
         if None in k.statuses or None in u.statuses:
@@ -593,6 +596,7 @@ async def user_enumeration(ctx: ScanContext, report: CheckReport) -> None:
         if refused:
             report.error(f"{name}: {refused}", target=name, evidence=evidence)
             continue
+        compared.append(name)
         how = answers_differ(k, u)
         if how:
             report.add(
@@ -606,8 +610,8 @@ async def user_enumeration(ctx: ScanContext, report: CheckReport) -> None:
                 "enumeration-by-timing", target=name, flow=name, detail=slower, evidence=evidence
             )
             leaked = True
-    if not leaked:
-        report.add("no-enumeration", target=ctx.host, flows=", ".join(n for n, _, _ in flows))
+    if compared and not leaked:
+        report.add("no-enumeration", target=ctx.host, flows=", ".join(compared))
 
 
 def _enumeration_flows(ctx: ScanContext) -> list[tuple[str, Sender, bool]]:
