@@ -44,3 +44,19 @@ def test_is_listing(response: Response, expected: bool) -> None:
 )
 def test_latency_failure(response: Response, expected: bool) -> None:
     assert is_failure(response) is expected
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (["'self'", "'unsafe-inline'"], True),
+        (["'self'", "'unsafe-inline'", "'nonce-abc123'"], False),
+        (["'self'", "'unsafe-inline'", "'sha256-Zm9v'"], False),
+        (["'self'"], False),
+        (["'nonce-abc123'", "'strict-dynamic'"], False),
+    ],
+)
+def test_inline_scripts_allowed(sources: list[str], expected: bool) -> None:
+    from launchready.checks.tls_domain import allows_inline_scripts
+
+    assert allows_inline_scripts(sources) is expected

@@ -183,6 +183,14 @@ async def hsts(ctx: ScanContext, report: CheckReport) -> None:
         report.add("hsts-ok", target=home.url, detail=value)
 
 
+def allows_inline_scripts(sources: list[str]) -> bool:
+    """'unsafe-inline' counts only without a nonce or hash beside it: browsers that know nonces
+    (CSP level 2 and later) ignore 'unsafe-inline' then, and older ones need it as a fallback."""
+    if "'unsafe-inline'" not in sources:
+        return False
+    return not any(s.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for s in sources)
+
+
 def _directives(csp: str) -> dict[str, list[str]]:
     directives: dict[str, list[str]] = {}
     for part in csp.split(";"):
@@ -209,9 +217,13 @@ async def security_headers(ctx: ScanContext, report: CheckReport) -> None:
     bad = False
 
     if not csp:
-        report.add("csp-missing", target=target, evidence=evidence)
+        only_reported = "content-security-policy-report-only" in headers
+        detail = "only Content-Security-Policy-Report-Only is sent: it blocks nothing"
+        report.add(
+            "csp-missing", target=target, evidence=evidence, detail=detail if only_reported else ""
+        )
         bad = True
-    elif script_sources is None or "'unsafe-inline'" in script_sources:
+    elif script_sources is None or allows_inline_scripts(script_sources):
         report.add("csp-unsafe-inline", target=target, evidence=evidence)
         bad = True
 

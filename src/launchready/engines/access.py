@@ -20,7 +20,15 @@ from launchready.probe.http import Response
 from launchready.probe.openapi import Operation
 
 ID_KEYS = ("id", "uuid", "pk", "_id")
-TENANT_KEYS = ("org_id", "organization_id", "tenant_id", "account_id", "org", "tenant")
+TENANT_KEYS = (
+    "org_id",
+    "organization_id",
+    "tenant_id",
+    "account_id",
+    "org",
+    "organization",
+    "tenant",
+)
 LIST_KEYS = ("items", "results", "data", "records", "objects")
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
