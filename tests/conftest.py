@@ -1,12 +1,15 @@
-"""Shared fixtures: the demo portal on loopback, flawed and hardened, and scans of it."""
+"""Shared fixtures: the demo portal on loopback, flawed and hardened, and scans of it; a
+throwaway CA and server certificates for made-up host names."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import ssl
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from launchready.context import ScanContext
 from launchready.demo import FLAWS, start_demo
@@ -40,3 +43,28 @@ def hardened_scan() -> ScanResult:
 def hardened_portal() -> Iterator[object]:
     with start_demo(frozenset()) as portal:
         yield portal
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    return trustme.CA(organization_name="launchready tests CA")
+
+
+@pytest.fixture
+def ca_bundle(test_ca: trustme.CA, tmp_path: Path) -> str:
+    path = tmp_path / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def server_tls(test_ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
+    """`server_tls("portal.test")`: a server context with a certificate the test CA signed for
+    those names."""
+
+    def make(*names: str) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        test_ca.issue_cert(*names).configure_cert(context)
+        return context
+
+    return make
