@@ -232,7 +232,7 @@ async def _expired_token(
         )
         return False
 
-    await _sleep(max(wait, 0))
+    await asyncio.sleep(min(max(wait, 0), EXPIRY_WAIT_MAX_S))
     response = await ctx.http.send(method, url, headers=session.headers)
     _judge_expired(ctx, report, response, "the real token, replayed after its exp time")
     return True
@@ -246,10 +246,6 @@ def _judge_expired(ctx: ScanContext, report: CheckReport, response: Response, wh
             detail=f"{what} was accepted",
             evidence=evidence_of(ctx, response, note=what),
         )
-
-
-async def _sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, EXPIRY_WAIT_MAX_S))
 
 
 # -- logout ------------------------------------------------------------------------------------
