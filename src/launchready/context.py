@@ -295,6 +295,13 @@ class ScanContext:
             self._sessions[name] = _Once(lambda: _ready(renewed))
         return renewed
 
+    @staticmethod
+    def login_hint(session: Session, config_key: str) -> str:
+        """The config key to suggest for a session that failed: none when a login was tried and
+        refused, since the keys are set and the credentials themselves are wrong."""
+        refused = (session.error or "").startswith("login failed")
+        return "" if refused else config_key
+
     async def is_alive(self, session: Session) -> bool:
         """True when the login's `check` operation answers 2xx (or when there is none)."""
         checked = await self._ask_check(session)

@@ -275,7 +275,7 @@ async def logout_revokes(ctx: ScanContext, report: CheckReport) -> None:
     account = ctx.accounts_with()[0].name
     session = await ctx.fresh_login(account)
     if session.error:
-        report.unverified(session.error, config_key="[[accounts]]")
+        report.unverified(session.error, config_key=ctx.login_hint(session, "[[accounts]]"))
         return
     cookies = _session_cookies(session.login_response)
     ctx.redactor.register(session.token)
@@ -351,7 +351,10 @@ async def session_lifecycle(ctx: ScanContext, report: CheckReport) -> None:
     session = await ctx.session(admins[0].name)
     if session.error or session.login_response is None:
         reason = session.error or "the account uses a ready token; no login was seen"
-        report.unverified(reason, config_key="[[accounts]] with username_env and password_env")
+        report.unverified(
+            reason,
+            config_key=ctx.login_hint(session, "[[accounts]] with username_env and password_env"),
+        )
         return
 
     cookies = [
@@ -442,7 +445,7 @@ async def admin_mfa(ctx: ScanContext, report: CheckReport) -> None:
         op = parse_operation(configured)
         session = await ctx.session(admins[0].name)
         if session.error:
-            report.unverified(session.error, config_key="[[accounts]]")
+            report.unverified(session.error, config_key=ctx.login_hint(session, "[[accounts]]"))
             return
         response = await session.send(op.method, ctx.url(op.path))
         if _accepted(response):

@@ -140,7 +140,9 @@ async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
     for owner_name, intruder_name in ctx.tenant_pairs():
         intruder = await ctx.session(intruder_name)
         if intruder.error:
-            report.unverified(intruder.error, config_key="[[accounts]] and auth.login")
+            report.unverified(
+                intruder.error, config_key=ctx.login_hint(intruder, "[[accounts]] and auth.login")
+            )
             continue
         anonymous = Session("anonymous", ctx.http)
 
@@ -225,7 +227,9 @@ async def function_level(ctx: ScanContext, report: CheckReport) -> None:
     for member in members:
         session = await ctx.session(member.name)
         if session.error:
-            report.unverified(session.error, config_key="[[accounts]] and auth.login")
+            report.unverified(
+                session.error, config_key=ctx.login_hint(session, "[[accounts]] and auth.login")
+            )
             continue
         logged_in += 1
         for op in reads:
@@ -272,7 +276,9 @@ async def mass_assignment(ctx: ScanContext, report: CheckReport) -> None:
 
     session = await ctx.session(members[0].name)
     if session.error:
-        report.unverified(session.error, config_key="[[accounts]] and auth.login")
+        report.unverified(
+            session.error, config_key=ctx.login_hint(session, "[[accounts]] and auth.login")
+        )
         return
     for op in targets:
         url = ctx.url(op.path)
