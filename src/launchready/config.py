@@ -345,6 +345,8 @@ def format_validation_error(path: Path, error: ValidationError) -> str:
         reason = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             reason = "unknown key"
+        elif item["type"] in ("model_type", "dict_type", "model_attributes_type"):
+            reason = f"must be a table ([{key}] with its keys), not a single value"
         lines.append(f"{path}: {key or '(top level)'}: {reason}")
     return "\n".join(lines)
 

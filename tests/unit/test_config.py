@@ -21,6 +21,10 @@ def test_minimal_config_defaults_scope_to_target_hosts() -> None:
     [
         ({"target": {"url": "ftp://x"}}, "target.url: "),
         (
+            {"target": "https://x.test"},
+            "target: must be a table ([target] with its keys), not a single value",
+        ),
+        (
             {"target": {"url": "https://x.test"}, "scope": {"actve": True}},
             "scope.actve: unknown key",
         ),

@@ -78,6 +78,13 @@ def pair_evidence(
     return Evidence(note=note, exchanges=exchanges, curl=ctx.http.curl(intruder_view))
 
 
+def write_evidence(ctx: ScanContext, attempt: Response, after: Response, note: str) -> Evidence:
+    """The intruder's write, then the owner's read that shows its effect, in that order; the
+    curl line repeats the write."""
+    exchanges = tuple(r.exchange for r in (attempt, after) if r.exchange)
+    return Evidence(note=note, exchanges=exchanges, curl=ctx.http.curl(attempt))
+
+
 def _editable_field(owned: OwnedObject) -> str | None:
     """A plain text field of the object to change in a write probe (never ids or tenant)."""
     if not isinstance(owned.baseline, dict):
@@ -115,7 +122,7 @@ async def _probe_writes(
                 target=target,
                 intruder=intruder.account,
                 owner=owned.owner,
-                evidence=pair_evidence(ctx, after, attempt, note),
+                evidence=write_evidence(ctx, attempt, after, note),
             )
             break
 
@@ -129,7 +136,7 @@ async def _probe_writes(
                 target=target,
                 intruder=intruder.account,
                 owner=owned.owner,
-                evidence=pair_evidence(ctx, after, attempt, note),
+                evidence=write_evidence(ctx, attempt, after, note),
             )
 
 

@@ -61,7 +61,11 @@ def print_scorecard(result: ScanResult, console: Console) -> None:
     if card.fix_plan:
         console.print(_fix_table(card.fix_plan))
     else:
-        console.print(Text("Nothing to fix.", style="green"))
+        verified, _ = checks_verified(card.rows)
+        if verified:
+            console.print(Text("Nothing to fix.", style="green"))
+        else:
+            console.print(Text("Nothing could be verified, so nothing to fix can be named."))
 
     console.print(_summary(result))
 
