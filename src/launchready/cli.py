@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -119,13 +120,23 @@ def _in_ci() -> bool:
     return bool(os.environ.get("CI"))
 
 
+class ReportConsole(Console):
+    """The scorecard's console. When the reader stops early (`| head`), printing stops but the
+    command goes on: the report files are still written and the exit code is the verdict's
+    (rich would exit with 1, which a CI job would read as "not ready")."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def emit(result: ScanResult, formats: list[Format], output: Path | None, quiet: bool) -> None:
     """Print the terminal scorecard and write the files asked for."""
     from launchready.reports import render
     from launchready.reports.terminal import print_scorecard
 
     if not quiet:
-        print_scorecard(result, Console(highlight=False))
+        print_scorecard(result, ReportConsole(highlight=False))
     files = [fmt for fmt in formats if fmt is not Format.terminal]
     for fmt in files:
         path = (

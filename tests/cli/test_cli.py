@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,25 @@ def test_unreachable_target_is_said_once_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 3 and "Traceback" not in done.stderr
     said = [line for line in done.stderr.splitlines() if "did not answer" in line]
     assert said == [f"launchready: http://127.0.0.1:{port} did not answer: connection refused"]
+
+
+def test_a_reader_that_stops_early_does_not_change_the_exit_code(tmp_path: Path) -> None:
+    from tests.probe.loopback import closed_port
+
+    sock, port = closed_port()
+    (tmp_path / "l.toml").write_text(f'[target]\nurl = "http://127.0.0.1:{port}"\n')
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "launchready", "scan", "-c", "l.toml"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "COLUMNS": "100"},
+        )
+        assert process.stdout is not None
+        process.stdout.close()  # gone before the scorecard is printed, like `| head -0`
+        code = process.wait(timeout=120)
+    finally:
+        sock.close()
+    assert code == 3
