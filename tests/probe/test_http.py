@@ -561,3 +561,20 @@ def test_curl_line_expands_placeholders_in_a_shell_and_keeps_the_body() -> None:
     assert "authorization: Bearer tok" in shown
     assert "cookie: sid=ck; theme=ck" in shown
     assert any(line.startswith('{"note": ') for line in shown)
+
+
+def test_curl_line_asks_for_the_password_instead_of_showing_a_mask() -> None:
+    from launchready.findings import Exchange
+    from launchready.probe.http import Response
+
+    password = "pw-" + secrets.token_urlsafe(12)
+    probe = HttpProbe(Limits(hosts=SCOPE), redactor=Redactor([password]))
+    body = json.dumps({"email": "a@portal.test", "password": password})
+    url = "https://portal.test/api/login"
+    exchange = Exchange(method="POST", url=url, request_body=probe.redactor.text(body))
+    response = Response("POST", url, status=401, exchange=exchange)
+    response.request_headers = {"content-type": "application/json"}
+
+    curl = probe.curl(response)
+    assert password not in curl
+    assert '"password\\": \\"$PASSWORD\\"' in curl

@@ -63,6 +63,15 @@ def forged_tokens(real_token: str | None) -> dict[str, str]:
     }
 
 
+# What the curl line's $TOKEN stands for in each finding: never a real session's token.
+CREDENTIAL_SENT = {
+    "no-credentials-accepted": "sent with no credentials at all",
+    "garbage-token-accepted": "$TOKEN is the made-up string launchready-not-a-valid-token",
+    "jwt-alg-none-accepted": "$TOKEN is a real token's claims under an alg none header, unsigned",
+    "jwt-unsigned-accepted": "$TOKEN is a real token's header and claims with no signature",
+}
+
+
 def _is_refused(response: Response) -> bool | None:
     """True when refused, False when served, None when the answer says neither."""
     if response.status in (401, 403):
@@ -132,7 +141,7 @@ async def protected_operations(ctx: ScanContext, report: CheckReport) -> None:
             operation=op.label,
             count=len(hits),
             detail=f"served with HTTP 2xx: {labels}",
-            evidence=evidence_of(ctx, response),
+            evidence=evidence_of(ctx, response, note=CREDENTIAL_SENT[code]),
         )
     if not any(bypassed.values()):
         note = f"{len(allowed[:MAX_OPERATIONS])} of {len(operations)} operations from {source}"

@@ -176,7 +176,9 @@ async def jwt_signing(ctx: ScanContext, report: CheckReport) -> None:
             forgery.code,
             target=f"{method} {path}",
             detail=detail,
-            evidence=evidence_of(ctx, baseline, response, note=forgery.what),
+            evidence=evidence_of(
+                ctx, baseline, response, note=f"$TOKEN in the curl line: {forgery.what}"
+            ),
         )
 
     if weak_key is not None and not any(f.outcome == "jwt-weak-secret" for f in report.findings):

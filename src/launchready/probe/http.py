@@ -12,6 +12,7 @@ mapped address. That keeps certificate-name and canonical-host checks honest on 
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import socket
 import ssl
@@ -380,7 +381,7 @@ class HttpProbe:
             parts += ["-H", f"{name}: {_placeholder(lower, value, self.redactor)}"]
         body = body or (response.exchange.request_body if response.exchange else "")
         if body:
-            parts += ["--data", self.redactor.text(body)]
+            parts += ["--data", _PASSWORD_VALUE.sub(r"\1$PASSWORD", self.redactor.text(body))]
         host = _host(response.url)
         if host in self.resolve:
             port = urlsplit(response.url).port or (443 if response.url.startswith("https") else 80)
@@ -391,7 +392,12 @@ class HttpProbe:
         return " ".join(_shell_word(part) for part in parts)
 
 
-_PLACEHOLDERS = ("$TOKEN", "$COOKIE")
+_PLACEHOLDERS = ("$TOKEN", "$COOKIE", "$PASSWORD")
+# A hidden password in a JSON or form body (`"password": "****(22 chars)"`, `password=****(…)`),
+# turned into a placeholder the reader fills in.
+_PASSWORD_VALUE = re.compile(
+    r'((?:"[\w-]*pass[\w-]*"\s*:\s*")|(?:\b[\w-]*pass[\w-]*=))\*{4}\(\d+ chars\)'
+)
 
 
 def _shell_word(part: str) -> str:
