@@ -55,7 +55,7 @@ rate_per_second = 10
 
 # [attestations.monitoring]
 # date = 2026-01-31
-# by = "ops@{host}"
+# by = "ops@{mail_host}"
 # note = "uptime check on / and /login pages on-call; test alert fired in 3 min"
 {operations}"""
 
@@ -66,15 +66,20 @@ async def starter_config(url: str) -> tuple[str, list[str]]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")
     host = parts.hostname
-    alternate = host[4:] if host.startswith("www.") else f"www.{host}"
     config = parse_config({"target": {"url": url}, "scope": {"hosts": [host]}}, Path("<init>"))
+    # An address has no www twin and no mail domain: suggest names only for a name.
+    alternate = next(iter(config.alternate_hosts()), "www.portal.example.com")
+    mail_host = host if "." in host and not host.replace(".", "").isdigit() else "example.com"
     ctx = ScanContext(config)
     try:
+        home = await ctx.home()
         document, source = await ctx.openapi()
     finally:
         await ctx.aclose()
 
     notes: list[str] = []
+    if home.error:
+        notes.append(f"{url} did not answer: {home.error}; the file is written all the same")
     operations_text = ""
     if document is None:
         openapi_line = '# openapi = "/openapi.json"              # or a file path'
@@ -92,6 +97,7 @@ async def starter_config(url: str) -> tuple[str, list[str]]:
         url=url.rstrip("/"),
         host=host,
         alternate=alternate,
+        mail_host=mail_host,
         openapi_line=openapi_line,
         operations=operations_text,
     )

@@ -162,3 +162,17 @@ def test_a_reader_that_stops_early_does_not_change_the_exit_code(tmp_path: Path)
     finally:
         sock.close()
     assert code == 3
+
+
+def test_init_on_an_address_that_does_not_answer(tmp_path: Path) -> None:
+    from tests.probe.loopback import closed_port
+
+    sock, port = closed_port()
+    try:
+        done = launchready("init", f"http://127.0.0.1:{port}", cwd=tmp_path)
+    finally:
+        sock.close()
+    assert done.returncode == 0, done.stderr
+    assert f"http://127.0.0.1:{port} did not answer: connection refused" in done.stderr
+    text = (tmp_path / "launchready.toml").read_text()
+    assert "www.127.0.0.1" not in text and "@127.0.0.1" not in text
