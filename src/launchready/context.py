@@ -272,8 +272,15 @@ class ScanContext:
     async def login(self, name: str) -> Session:
         """The account's session for this scan, logged in once and shared by the checks."""
         if name not in self._sessions:
-            self._sessions[name] = _Once(lambda: self.fresh_login(name))
+            self._sessions[name] = _Once(lambda: self._first_login(name))
         session: Session = await self._sessions[name].get()
+        return session
+
+    async def _first_login(self, name: str) -> Session:
+        """The shared session; a login its `check` confirmed needs no second look right away."""
+        session = await self.fresh_login(name)
+        if not session.error and self.check_operation() is not None:
+            self._alive_until[name] = time.monotonic() + ALIVE_FOR_S
         return session
 
     async def session(self, name: str) -> Session:
@@ -310,13 +317,15 @@ class ScanContext:
             self._alive_until.pop(session.account, None)  # renewed at the next `session()`
         return alive
 
+    def check_operation(self) -> openapi_spec.Operation | None:
+        """The login's `check`: a read that answers 2xx only while logged in."""
+        login = self.config.auth.login
+        return openapi_spec.parse_operation(login.check) if login and login.check else None
+
     async def _ask_check(self, session: Session) -> Response | None:
         """The answer of the login's `check` operation for this session; None without one."""
-        login = self.config.auth.login
-        if not (login and login.check):
-            return None
-        method, _, path = login.check.partition(" ")
-        return await session.send(method, self.url(path.strip()))
+        op = self.check_operation()
+        return await session.send(op.method, self.url(op.path)) if op else None
 
     async def fresh_login(self, name: str) -> Session:
         """A new session of its own (own cookie jar), e.g. to log out without harm."""

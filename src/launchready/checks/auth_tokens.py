@@ -53,9 +53,8 @@ def _refused(response: Response) -> bool:
 async def _probe_operation(ctx: ScanContext) -> tuple[str, str] | None:
     """A read that answers 2xx only when logged in: the login's `check`, else the first
     protected GET that needs no path parameter."""
-    login = ctx.config.auth.login
-    if login and login.check:
-        op = parse_operation(login.check)
+    op = ctx.check_operation()
+    if op is not None:
         return op.method, op.path
 
     operations, _ = await ctx.protected_operations()

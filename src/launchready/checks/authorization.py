@@ -143,6 +143,7 @@ async def _probe_writes(
 @check("authorization.cross-tenant-objects", needs=("two-tenants",), active=True)
 async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
     inventory = await ctx.inventory()
+    owners = ctx.tenant_owners()[:2]
     judged = 0
     for owner_name, intruder_name in ctx.tenant_pairs():
         intruder = await ctx.session(intruder_name)
@@ -170,7 +171,7 @@ async def cross_tenant_objects(ctx: ScanContext, report: CheckReport) -> None:
                     )
             # Writes are tried by the other tenant's owner only: each write probe costs the
             # scan one of its own objects, and reads already show what every intruder reaches.
-            if owned.created_by_scan and intruder_name in ctx.tenant_owners()[:2]:
+            if owned.created_by_scan and intruder_name in owners:
                 await _probe_writes(ctx, report, owned, intruder)
 
         # Before trusting the refusals, make sure the intruder was still logged in.
