@@ -2,6 +2,8 @@
 
 import secrets
 
+import pytest
+
 from launchready.probe.redact import Redactor, mask
 
 
@@ -50,3 +52,20 @@ def test_passwords_and_known_credentials_show_no_characters() -> None:
     unknown = "Hk3" + "Zq9Wm2Lp7Xc4"
     shown = Redactor().text(f'{{"password": "{unknown}"}}')
     assert unknown[:4] not in shown and f"****({len(unknown)} chars)" in shown
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "$argon2id$v=19$m=19456,t=2,p=1$" + "R29vZFNhbHQ" + "$" + "x" * 43,
+        "$2b$12$" + "a" * 53,
+        "pbkdf2_sha256$600000$" + "s" * 22 + "$" + "h" * 44,
+    ],
+)
+def test_password_hashes_in_a_dump_are_hidden(stored: str) -> None:
+    from launchready.probe.redact import Redactor
+
+    dump = f"INSERT INTO users VALUES ('ann@x.test', '{stored}');"
+    shown = Redactor().text(dump)
+    assert stored not in shown and stored[:12] not in shown
+    assert "ann@x.test" in shown and f"****({len(stored)} chars)" in shown

@@ -38,6 +38,14 @@ _ASSIGNMENT = re.compile(
 )
 
 
+# Stored password hashes (argon2, bcrypt, scrypt, sha-crypt, Django's pbkdf2): a dumped
+# users table in a response must not hand a reader something to crack.
+_PASSWORD_HASH = re.compile(
+    r"\$(?:argon2(?:id|i|d)|2[abxy]|scrypt|[56])\$[^\s'\";]{20,}"
+    r"|\b(?:pbkdf2_sha(?:1|256)|bcrypt_sha256|argon2)\$[^\s'\";]{20,}"
+)
+
+
 def mask(value: str) -> str:
     """Show at most four leading characters and the length: `eyJh…(212 chars)`."""
     if len(value) < 12:
@@ -72,6 +80,7 @@ class Redactor:
             if value in text:
                 text = text.replace(value, hide(value))
         text = _JWT.sub(lambda m: mask(m.group(0)), text)
+        text = _PASSWORD_HASH.sub(lambda m: hide(m.group(0)), text)
         return _ASSIGNMENT.sub(_mask_assignment, text)
 
     def header(self, name: str, value: str) -> str:
